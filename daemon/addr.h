@@ -1,0 +1,34 @@
+/*
+ * addr.h - socket addresses as users write them and as logs print them.
+ */
+#ifndef SS_ADDR_H
+#define SS_ADDR_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+/* Long enough for "[ipv6%scope]:port" and for a unix socket path. */
+#define ADDR_NAME_MAX 128
+
+/*
+ * Parses "HOST:PORT", "[IPV6]:PORT" or "*:PORT" (every address, IPv4 and
+ * IPv6). HOST is a numeric address or "localhost"; PORT is 1-65535.
+ * Returns 0, or -1 with *error_r set to a static description of what is
+ * expected.
+ */
+int addr_parse_inet(const char *text, struct sockaddr_storage *ss,
+    socklen_t *len_r, const char **error_r);
+
+/*
+ * Formats an address as "ip:port", "[ip6]:port" or a unix path
+ * ("(unnamed)" for an unbound unix peer). Always NUL-terminates buf.
+ */
+void addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
+    size_t size);
+
+/* True when both name the same address and port (or path). */
+bool addr_equal(const struct sockaddr *a, socklen_t alen,
+    const struct sockaddr *b, socklen_t blen);
+
+#endif /* SS_ADDR_H */

@@ -1,0 +1,509 @@
+/*
+ * conf.c - reads the libconfig file and checks every setting against a
+ * table of known keys, collecting every problem with its line.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include "addr.h"
+#include "concurrency.h"
+#include "conf.h"
+#include "transport.h"
+
+enum conf_kind {
+	K_STRING,	/* const char * */
+	K_BOOL,		/* bool */
+	K_INT,		/* int */
+	K_SIZE,		/* size_t */
+	K_SECONDS,	/* double; integers accepted */
+	K_GROUP,	/* const config_setting_t * */
+	K_PENDING,	/* a key of the specification this version lacks */
+};
+
+struct conf_key {
+	const char *name;
+	enum conf_kind kind;
+	size_t offset;
+	double min, max;
+};
+
+#define NOFIELD ((size_t)-1)	/* checked, stored by its own code */
+#define SRV(field) offsetof(struct conf_server, field)
+#define DMN(field) offsetof(struct conf, field)
+
+static const struct conf_key server_keys[] = {
+	{ "name",		K_STRING,  SRV(name), 0, 0 },
+	{ "transport",		K_STRING,  SRV(transport_name), 0, 0 },
+	{ "listen",		K_STRING,  SRV(listen), 0, 0 },
+	{ "handler",		K_STRING,  SRV(handler), 0, 0 },
+	{ "options",		K_GROUP,   SRV(options), 0, 0 },
+	{ "concurrency",	K_STRING,  SRV(concurrency_name), 0, 0 },
+	{ "workers",		K_INT,     SRV(workers), 0, 65535 },
+	{ "max_children",	K_INT,     SRV(max_children), 1, 65535 },
+	{ "request_queue_size",	K_INT,     SRV(request_queue_size), 1, 65535 },
+	{ "timeout",		K_SECONDS, SRV(timeout), 0, 86400 },
+	{ "request_timeout",	K_SECONDS, SRV(request_timeout), 0.001, 86400 },
+	{ "max_line",		K_SIZE,    SRV(max_line), 2, 16 << 20 },
+	{ "max_packet_size",	K_SIZE,    SRV(max_packet_size), 1, 16 << 20 },
+	{ "tcp_nodelay",	K_BOOL,    SRV(tcp_nodelay), 0, 0 },
+	{ "allow_reuse_address", K_BOOL,   SRV(allow_reuse_address), 0, 0 },
+	{ "allow_reuse_port",	K_BOOL,    SRV(allow_reuse_port), 0, 0 },
+	{ "block_on_close",	K_BOOL,    SRV(block_on_close), 0, 0 },
+	{ "socket_mode",	K_PENDING, 0, 0, 0 },
+	{ "access",		K_PENDING, 0, 0, 0 },
+	{ "max_per_source",	K_PENDING, 0, 0, 0 },
+	{ NULL, K_PENDING, 0, 0, 0 }
+};
+
+static const struct conf_key daemon_keys[] = {
+	{ "plugin_dir",		K_STRING,  DMN(plugin_dir), 0, 0 },
+	{ "log_level",		K_STRING,  NOFIELD, 0, 0 },
+	{ "shutdown_timeout",	K_SECONDS, DMN(shutdown_timeout), 0, 3600 },
+	{ "user",		K_PENDING, 0, 0, 0 },
+	{ "group",		K_PENDING, 0, 0, 0 },
+	{ "pid_file",		K_PENDING, 0, 0, 0 },
+	{ "log_target",		K_PENDING, 0, 0, 0 },
+	{ NULL, K_PENDING, 0, 0, 0 }
+};
+
+static const char *const kind_names[] = {
+	[K_STRING] = "a string", [K_BOOL] = "true or false",
+	[K_INT] = "an integer", [K_SIZE] = "an integer",
+	[K_SECONDS] = "a number of seconds", [K_GROUP] = "a group { ... }",
+	[K_PENDING] = "",
+};
+
+static void conf_error(struct conf *conf, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conf_error(struct conf *conf, int line, const char *fmt, ...)
+{
+	char *msg = NULL, *full = NULL, **grown;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (msg == NULL || (line > 0 ? asprintf(&full, "%s:%d: %s",
+	    conf->path, line, msg) : asprintf(&full, "%s: %s", conf->path,
+	    msg)) < 0)
+		full = NULL;
+	free(msg);
+	grown = realloc(conf->errors, (conf->nerrors + 1) * sizeof(*grown));
+	if (full == NULL || grown == NULL) {
+		free(full);
+		if (grown != NULL)
+			conf->errors = grown;
+		return;
+	}
+	conf->errors = grown;
+	conf->errors[conf->nerrors++] = full;
+}
+
+static int
+line_of(const config_setting_t *s)
+{
+	return config_setting_source_line(s);
+}
+
+int
+conf_log_level(const char *name)
+{
+	static const struct { const char *name; int level; } levels[] = {
+		{ "error", LOG_ERR }, { "warning", LOG_WARNING },
+		{ "notice", LOG_NOTICE }, { "info", LOG_INFO },
+		{ "debug", LOG_DEBUG },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcmp(levels[i].name, name) == 0)
+			return levels[i].level;
+	return -1;
+}
+
+static const struct conf_key *
+conf_key_find(const struct conf_key *keys, const char *name)
+{
+	for (; keys->name != NULL; keys++)
+		if (strcmp(keys->name, name) == 0)
+			return keys;
+	return NULL;
+}
+
+static bool
+conf_type_ok(enum conf_kind kind, int type)
+{
+	switch (kind) {
+	case K_STRING:
+		return type == CONFIG_TYPE_STRING;
+	case K_BOOL:
+		return type == CONFIG_TYPE_BOOL;
+	case K_INT:
+	case K_SIZE:
+		return type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+	case K_SECONDS:
+		return type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64 ||
+		    type == CONFIG_TYPE_FLOAT;
+	case K_GROUP:
+		return type == CONFIG_TYPE_GROUP;
+	default:
+		return false;
+	}
+}
+
+static double
+conf_number(const config_setting_t *s)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		return config_setting_get_float(s);
+	return (double)config_setting_get_int64(s);
+}
+
+/* Stores one setting into base + key->offset after checking it. */
+static void
+conf_apply(struct conf *conf, const struct conf_key *key,
+    const config_setting_t *s, void *base)
+{
+	char *field = (char *)base + key->offset;
+	double v;
+
+	if (!conf_type_ok(key->kind, config_setting_type(s))) {
+		conf_error(conf, line_of(s), "'%s' has the wrong type "
+		    "(expected %s)", key->name, kind_names[key->kind]);
+		return;
+	}
+	if (key->offset == NOFIELD)
+		return;
+	switch (key->kind) {
+	case K_STRING:
+		*(const char **)field = config_setting_get_string(s);
+		return;
+	case K_BOOL:
+		*(bool *)field = config_setting_get_bool(s) != 0;
+		return;
+	case K_GROUP:
+		*(const config_setting_t **)field = s;
+		return;
+	default:
+		break;
+	}
+	v = conf_number(s);
+	if (v < key->min || v > key->max) {
+		conf_error(conf, line_of(s), "'%s' is out of range (expected "
+		    "%s%g to %g)", key->name, key->kind == K_SECONDS ?
+		    "seconds from " : "", key->min, key->max);
+		return;
+	}
+	if (key->kind == K_INT)
+		*(int *)field = (int)v;
+	else if (key->kind == K_SIZE)
+		*(size_t *)field = (size_t)v;
+	else
+		*(double *)field = v;
+}
+
+/* Applies every member of `group`, reporting unknown and pending keys. */
+static void
+conf_apply_group(struct conf *conf, const config_setting_t *group,
+    const struct conf_key *keys, const char *where, void *base)
+{
+	const config_setting_t *s;
+	const struct conf_key *key;
+	int i;
+
+	for (i = 0; (s = config_setting_get_elem(group, i)) != NULL; i++) {
+		const char *name = config_setting_name(s);
+
+		key = conf_key_find(keys, name);
+		if (key == NULL)
+			conf_error(conf, line_of(s), "unknown key '%s' in %s "
+			    "(expected a key of sockserv.conf(5))", name, where);
+		else if (key->kind == K_PENDING)
+			conf_error(conf, line_of(s), "'%s' is not supported "
+			    "by this version of sockservd (remove it)", name);
+		else
+			conf_apply(conf, key, s, base);
+	}
+}
+
+static void
+conf_daemon(struct conf *conf, const config_setting_t *group)
+{
+	const config_setting_t *s;
+	const char *level;
+
+	if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
+		conf_error(conf, line_of(group), "'daemon' has the wrong type "
+		    "(expected a group { ... })");
+		return;
+	}
+	conf_apply_group(conf, group, daemon_keys, "daemon", conf);
+	s = config_setting_get_member(group, "log_level");
+	if (s == NULL)
+		return;
+	level = config_setting_get_string(s);
+	if (level == NULL)
+		return;		/* the wrong type is reported already */
+	conf->log_level = conf_log_level(level);
+	if (conf->log_level < 0) {
+		conf_error(conf, line_of(s), "unknown log_level '%s' (expected "
+		    "error, warning, notice, info or debug)", level);
+		conf->log_level = LOG_INFO;
+	}
+}
+
+static void
+conf_server_defaults(struct conf_server *srv, int line)
+{
+	memset(srv, 0, sizeof(*srv));
+	srv->concurrency_name = "threading";
+	srv->max_children = CONF_DEFAULT_MAX_CHILDREN;
+	srv->request_queue_size = SOMAXCONN;
+	srv->request_timeout = CONF_DEFAULT_REQUEST_TIMEOUT;
+	srv->max_line = CONF_DEFAULT_MAX_LINE;
+	srv->max_packet_size = CONF_DEFAULT_MAX_PACKET_SIZE;
+	srv->tcp_nodelay = true;
+	srv->allow_reuse_address = true;
+	srv->block_on_close = true;
+	srv->line = line;
+}
+
+static int
+member_line(const config_setting_t *group, const char *name)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	return s != NULL ? line_of(s) : line_of(group);
+}
+
+static bool
+conf_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (; *name != '\0'; name++)
+		if (!isalnum((unsigned char)*name) && strchr("_.-", *name) ==
+		    NULL)
+			return false;
+	return true;
+}
+
+/* A value that failed its type check stays NULL and is skipped here. */
+static void
+conf_server_transport(struct conf *conf, struct conf_server *srv,
+    const config_setting_t *group)
+{
+	const char *error;
+
+	if (srv->transport_name == NULL)
+		return;
+	srv->transport = transport_find(srv->transport_name);
+	if (srv->transport == NULL) {
+		conf_error(conf, member_line(group, "transport"), "unknown "
+		    "transport '%s' (expected tcp, udp, unix or unix-dgram)",
+		    srv->transport_name);
+		return;
+	}
+	if (!srv->transport->supported) {
+		conf_error(conf, member_line(group, "transport"), "transport "
+		    "'%s' is not supported by this version of sockservd "
+		    "(expected tcp)", srv->transport_name);
+		srv->transport = NULL;
+		return;
+	}
+	if (srv->listen != NULL &&
+	    srv->transport->parse_listen(srv, &error) < 0) {
+		conf_error(conf, member_line(group, "listen"), "bad listen "
+		    "address '%s' (%s)", srv->listen, error);
+		srv->addrlen = 0;
+	}
+}
+
+/* Resolves names into operations and parses the listen address. */
+static void
+conf_server_resolve(struct conf *conf, struct conf_server *srv,
+    const config_setting_t *group)
+{
+	if (srv->name != NULL && !conf_name_ok(srv->name))
+		conf_error(conf, member_line(group, "name"), "bad server name "
+		    "'%s' (expected 1 to 64 letters, digits, '_', '.' or '-')",
+		    srv->name);
+	conf_server_transport(conf, srv, group);
+	srv->concurrency = concurrency_find(srv->concurrency_name);
+	if (srv->concurrency == NULL)
+		conf_error(conf, member_line(group, "concurrency"), "unknown "
+		    "concurrency '%s' (expected sync, threading or forking)",
+		    srv->concurrency_name);
+	if (srv->workers != 0)
+		conf_error(conf, member_line(group, "workers"), "worker pools "
+		    "are not supported by this version of sockservd "
+		    "(expected workers = 0)");
+}
+
+static void
+conf_server_unique(struct conf *conf, size_t idx,
+    const config_setting_t *group)
+{
+	const struct conf_server *srv = &conf->servers[idx];
+	size_t i;
+
+	for (i = 0; i < idx; i++) {
+		const struct conf_server *o = &conf->servers[i];
+
+		if (o->name != NULL && srv->name != NULL &&
+		    strcmp(o->name, srv->name) == 0)
+			conf_error(conf, member_line(group, "name"), "duplicate "
+			    "server name '%s' (first declared on line %d)",
+			    srv->name, o->line);
+		if (srv->addrlen != 0 && o->transport == srv->transport &&
+		    addr_equal((const struct sockaddr *)&o->addr,
+		    o->addrlen, (const struct sockaddr *)&srv->addr, srv->addrlen))
+			conf_error(conf, member_line(group, "listen"), "listen "
+			    "address '%s' is already used by server '%s'",
+			    srv->listen, o->name);
+	}
+}
+
+static void
+conf_server(struct conf *conf, size_t idx, const config_setting_t *group)
+{
+	static const char *const required[] = {
+		"name", "transport", "listen", "handler" };
+	struct conf_server *srv = &conf->servers[idx];
+	size_t i;
+
+	conf_server_defaults(srv, line_of(group));
+	if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
+		conf_error(conf, line_of(group), "servers must hold groups "
+		    "(expected ( { name = ...; ... }, ... ))");
+		return;
+	}
+	conf_apply_group(conf, group, server_keys, "server", srv);
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (config_setting_get_member(group, required[i]) == NULL)
+			conf_error(conf, line_of(group), "server has no '%s' "
+			    "(expected %s = \"...\";)", required[i],
+			    required[i]);
+	conf_server_resolve(conf, srv, group);
+	conf_server_unique(conf, idx, group);
+}
+
+static void
+conf_servers(struct conf *conf, const config_setting_t *list)
+{
+	int n, i;
+
+	if (list == NULL) {
+		conf_error(conf, 1, "no servers declared (expected servers = "
+		    "( { name = ...; ... } );)");
+		return;
+	}
+	if (config_setting_type(list) != CONFIG_TYPE_LIST) {
+		conf_error(conf, line_of(list), "'servers' has the wrong type "
+		    "(expected a list ( { ... }, ... ))");
+		return;
+	}
+	n = config_setting_length(list);
+	if (n == 0) {
+		conf_error(conf, line_of(list), "'servers' is empty (expected "
+		    "at least one server)");
+		return;
+	}
+	conf->servers = calloc((size_t)n, sizeof(*conf->servers));
+	if (conf->servers == NULL) {
+		conf_error(conf, line_of(list), "out of memory");
+		return;
+	}
+	conf->nservers = (size_t)n;
+	for (i = 0; i < n; i++)
+		conf_server(conf, (size_t)i, config_setting_get_elem(list,
+		    (unsigned)i));
+}
+
+static void
+conf_root(struct conf *conf)
+{
+	const config_setting_t *root = config_root_setting(&conf->cfg), *s;
+	int i;
+
+	for (i = 0; (s = config_setting_get_elem(root, i)) != NULL; i++) {
+		const char *name = config_setting_name(s);
+
+		if (strcmp(name, "daemon") == 0)
+			conf_daemon(conf, s);
+		else if (strcmp(name, "servers") != 0)
+			conf_error(conf, line_of(s), "unknown key '%s' (expected "
+			    "daemon or servers)", name);
+	}
+	conf_servers(conf, config_setting_get_member(root, "servers"));
+}
+
+static void
+conf_read(struct conf *conf)
+{
+	char *copy, *dir;
+
+	config_init(&conf->cfg);
+	conf->cfg_loaded = true;
+	/* @include paths are relative to the including file. */
+	copy = strdup(conf->path);
+	if (copy != NULL) {
+		dir = dirname(copy);
+		config_set_include_dir(&conf->cfg, dir);
+		free(copy);
+	}
+	if (config_read_file(&conf->cfg, conf->path) == CONFIG_TRUE) {
+		conf_root(conf);
+		return;
+	}
+	if (config_error_type(&conf->cfg) == CONFIG_ERR_FILE_IO)
+		conf_error(conf, 0, "cannot read the configuration file: %s",
+		    strerror(errno ? errno : ENOENT));
+	else
+		conf_error(conf, config_error_line(&conf->cfg), "%s (expected "
+		    "libconfig syntax: key = value; groups { }, lists ( ))",
+		    config_error_text(&conf->cfg));
+}
+
+int
+conf_load(struct conf *conf, const char *path,
+    const char *default_plugin_dir)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->path = strdup(path);
+	if (conf->path == NULL)
+		return -1;
+	conf->plugin_dir = default_plugin_dir;
+	conf->log_level = LOG_INFO;
+	conf->shutdown_timeout = CONF_DEFAULT_SHUTDOWN_TIMEOUT;
+	conf_read(conf);
+	return conf->nerrors == 0 ? 0 : -1;
+}
+
+void
+conf_free(struct conf *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nerrors; i++)
+		free(conf->errors[i]);
+	free(conf->errors);
+	free(conf->servers);
+	if (conf->cfg_loaded)
+		config_destroy(&conf->cfg);
+	free(conf->path);
+	memset(conf, 0, sizeof(*conf));
+}

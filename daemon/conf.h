@@ -1,0 +1,76 @@
+/*
+ * conf.h - the configuration file, read and checked into plain structs.
+ *
+ * conf_load() reads the whole file and reports every problem it finds,
+ * each as "FILE:LINE: what is wrong (what is expected)", so `sockservd -t`
+ * can list them all at once.
+ */
+#ifndef SS_CONF_H
+#define SS_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <libconfig.h>
+
+struct transport_ops;
+struct concurrency_ops;
+
+struct conf_server {
+	const char *name;
+	const char *transport_name;
+	const struct transport_ops *transport;
+	const char *listen;			/* as written */
+	struct sockaddr_storage addr;		/* parsed listen address */
+	socklen_t addrlen;
+	const char *handler;			/* plugin name or path */
+	const config_setting_t *options;	/* NULL when absent */
+	const char *concurrency_name;
+	const struct concurrency_ops *concurrency;
+	int workers;
+	int max_children;
+	int request_queue_size;
+	double timeout;
+	double request_timeout;
+	size_t max_line;
+	size_t max_packet_size;
+	bool tcp_nodelay;
+	bool allow_reuse_address;
+	bool allow_reuse_port;
+	bool block_on_close;
+	int line;				/* where the server is declared */
+};
+
+struct conf {
+	char *path;
+	config_t cfg;		/* kept: strings and options point into it */
+	bool cfg_loaded;
+	const char *plugin_dir;
+	int log_level;		/* syslog priority */
+	double shutdown_timeout;
+	struct conf_server *servers;
+	size_t nservers;
+	char **errors;		/* "FILE:LINE: message", one per problem */
+	size_t nerrors;
+};
+
+/* Defaults that are not obvious from SPEC.md, in one place. */
+#define CONF_DEFAULT_SHUTDOWN_TIMEOUT	10.0
+#define CONF_DEFAULT_MAX_CHILDREN	40
+#define CONF_DEFAULT_REQUEST_TIMEOUT	30.0
+#define CONF_DEFAULT_MAX_LINE		65536
+#define CONF_DEFAULT_MAX_PACKET_SIZE	65536
+
+/*
+ * Reads and checks `path`. `default_plugin_dir` is used when the file has
+ * no daemon.plugin_dir. Returns 0, or -1 with conf->errors filled (also
+ * when the file cannot be read). conf_free() is needed in both cases.
+ */
+int conf_load(struct conf *conf, const char *path,
+    const char *default_plugin_dir);
+void conf_free(struct conf *conf);
+
+/* "error" ... "debug" to a syslog priority; -1 when unknown. */
+int conf_log_level(const char *name);
+
+#endif /* SS_CONF_H */

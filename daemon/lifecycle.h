@@ -1,0 +1,16 @@
+/*
+ * lifecycle.h - drives one request through the plugin's hooks.
+ */
+#ifndef SS_LIFECYCLE_H
+#define SS_LIFECYCLE_H
+
+struct ss_request;
+
+/*
+ * verify_request -> setup -> handle -> finish, with handle_error on a
+ * failing setup or handle. Runs in whatever thread or process serves the
+ * request; does not close or free it.
+ */
+void lifecycle_run(struct ss_request *req);
+
+#endif /* SS_LIFECYCLE_H */

@@ -1,0 +1,30 @@
+/*
+ * log.h - the daemon's one way to say something.
+ *
+ * Lines go to stderr as one write(2) each, so lines from threads and
+ * forked children never interleave and no lock is held across fork.
+ */
+#ifndef SS_LOG_H
+#define SS_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+void log_set_level(int level);
+int log_get_level(void);
+
+void log_msg(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* As log_msg, with ": strerror(errno)" appended. */
+void log_errno(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+#define log_error(...)		log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warning(...)	log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_notice(...)		log_msg(LOG_NOTICE, __VA_ARGS__)
+#define log_info(...)		log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)		log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif /* SS_LOG_H */

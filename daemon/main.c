@@ -1,0 +1,165 @@
+/*
+ * main.c - the life of sockservd, in order: options, configuration, the
+ * -t exit, plugins, sockets, init, serving, teardown.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+
+#define EXIT_RUNTIME	1
+#define EXIT_CONFIG	2
+
+struct options {
+	const char *config;
+	const char *log_level;
+	int test;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: sockservd [-f FILE] [-t] [-F] [-l LEVEL] [-V] [-h]\n"
+	    "  -f, --config FILE     config file (default %s)\n"
+	    "  -t, --test-config     check the config, load and init every "
+	    "plugin, exit\n"
+	    "  -F, --foreground      do not detach (this version always "
+	    "runs in the foreground)\n"
+	    "  -l, --log-level LEVEL error|warning|notice|info|debug\n"
+	    "  -V, --version         print the version and exit\n"
+	    "  -h, --help            print this help and exit\n", SS_CONFFILE);
+}
+
+/* Returns -1 to continue, or the exit status. */
+static int
+options_parse(struct options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'f' },
+		{ "test-config", no_argument, NULL, 't' },
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	o->config = SS_CONFFILE;
+	while ((c = getopt_long(argc, argv, "f:tFl:Vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->config = optarg; break;
+		case 't': o->test = 1; break;
+		case 'F': break;
+		case 'l': o->log_level = optarg; break;
+		case 'V': printf("sockservd %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_CONFIG;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sockservd: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		return EXIT_CONFIG;
+	}
+	if (o->log_level != NULL && conf_log_level(o->log_level) < 0) {
+		fprintf(stderr, "sockservd: unknown log level '%s' (expected "
+		    "error, warning, notice, info or debug)\n", o->log_level);
+		return EXIT_CONFIG;
+	}
+	return -1;
+}
+
+static int
+conf_read_reporting(struct conf *conf, const struct options *o)
+{
+	const char *plugin_dir = getenv("SOCKSERV_PLUGIN_DIR");
+	size_t i;
+
+	if (plugin_dir == NULL || *plugin_dir == '\0')
+		plugin_dir = SS_PLUGINDIR;
+	if (conf_load(conf, o->config, plugin_dir) == 0) {
+		log_set_level(o->log_level ? conf_log_level(o->log_level) :
+		    conf->log_level);
+		return 0;
+	}
+	for (i = 0; i < conf->nerrors; i++)
+		fprintf(stderr, "%s\n", conf->errors[i]);
+	if (conf->nerrors == 0)
+		fprintf(stderr, "%s: cannot be read\n", o->config);
+	return -1;
+}
+
+/* -t: everything a start would check, short of binding the sockets. */
+static int
+config_test(struct daemon *d, const char *path)
+{
+	int rc = daemon_init_plugins(d);
+
+	daemon_fini_plugins(d);
+	if (rc < 0)
+		return EXIT_CONFIG;
+	fprintf(stderr, "sockservd: configuration file %s test is successful\n",
+	    path);
+	return 0;
+}
+
+static int
+serve(struct daemon *d)
+{
+	int rc = 0;
+
+	if (daemon_signals_init(d) < 0 || daemon_open(d) < 0)
+		return EXIT_RUNTIME;
+	if (daemon_init_plugins(d) < 0) {
+		daemon_fini_plugins(d);
+		return EXIT_RUNTIME;
+	}
+	if (daemon_start(d) < 0) {
+		/* The servers already started stop as on SIGTERM. */
+		raise(SIGTERM);
+		rc = EXIT_RUNTIME;
+	} else {
+		log_notice("sockservd %s ready", PACKAGE_VERSION);
+	}
+	daemon_run(d);
+	daemon_fini_plugins(d);
+	log_notice("stopped");
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct conf conf;
+	struct daemon d;
+	int rc;
+
+	rc = options_parse(&o, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (conf_read_reporting(&conf, &o) < 0) {
+		conf_free(&conf);
+		return EXIT_CONFIG;
+	}
+	if (daemon_create(&d, &conf) < 0)
+		rc = EXIT_RUNTIME;
+	else if (daemon_load_plugins(&d) < 0)
+		rc = EXIT_CONFIG;
+	else if (o.test)
+		rc = config_test(&d, o.config);
+	else
+		rc = serve(&d);
+	daemon_destroy(&d);
+	conf_free(&conf);
+	return rc;
+}

@@ -1,0 +1,107 @@
+/*
+ * plugin.c - dlopen()s a handler plugin and checks its descriptor hard,
+ * so a bad plugin is refused at start with the file and the reason.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "plugin.h"
+
+static char *
+plugin_path(const char *handler, const char *plugin_dir)
+{
+	char *path;
+
+	if (strchr(handler, '/') != NULL)
+		return strdup(handler);
+	if (asprintf(&path, "%s/%s.so", plugin_dir, handler) < 0)
+		return NULL;
+	return path;
+}
+
+/* Copies the descriptor, leaving members the plugin does not have NULL. */
+static const char *
+plugin_check(struct plugin *plugin, const struct ss_handler *h,
+    char *why, size_t whysize)
+{
+	size_t n;
+
+	if (h->abi != SS_PLUGIN_ABI) {
+		snprintf(why, whysize, "built for plugin ABI %d, this "
+		    "sockservd speaks ABI %d", h->abi, SS_PLUGIN_ABI);
+		return why;
+	}
+	if (h->size < offsetof(struct ss_handler, init))
+		return "ss_handler is smaller than its fixed header";
+	n = h->size < sizeof(*h) ? h->size : sizeof(*h);
+	memset(&plugin->handler, 0, sizeof(plugin->handler));
+	memcpy(&plugin->handler, h, n);
+	if (plugin->handler.handle == NULL)
+		return "ss_handler has no handle function";
+	if (plugin->handler.name == NULL)
+		plugin->handler.name = plugin->path;
+	if (plugin->handler.version == NULL)
+		plugin->handler.version = "?";
+	return NULL;
+}
+
+struct plugin *
+plugin_open(const char *handler, const char *plugin_dir)
+{
+	const struct ss_handler *h;
+	struct plugin *plugin;
+	const char *why;
+	char whybuf[128];
+	struct stat st;
+
+	plugin = calloc(1, sizeof(*plugin));
+	if (plugin == NULL || (plugin->path = plugin_path(handler,
+	    plugin_dir)) == NULL) {
+		log_error("cannot load plugin %s: out of memory", handler);
+		goto fail;
+	}
+	if (stat(plugin->path, &st) < 0) {
+		log_errno(LOG_ERR, "cannot load plugin %s", plugin->path);
+		goto fail;
+	}
+	plugin->dl = dlopen(plugin->path, RTLD_NOW | RTLD_LOCAL);
+	if (plugin->dl == NULL) {
+		log_error("cannot load plugin %s: %s", plugin->path, dlerror());
+		goto fail;
+	}
+	dlerror();
+	h = dlsym(plugin->dl, "ss_handler");
+	if (h == NULL) {
+		why = dlerror();
+		log_error("cannot load plugin %s: no 'ss_handler' symbol (%s)",
+		    plugin->path, why ? why : "it is NULL");
+		goto fail;
+	}
+	why = plugin_check(plugin, h, whybuf, sizeof(whybuf));
+	if (why != NULL) {
+		log_error("cannot load plugin %s: %s", plugin->path, why);
+		goto fail;
+	}
+	log_debug("loaded plugin %s (%s %s)", plugin->path,
+	    plugin->handler.name, plugin->handler.version);
+	return plugin;
+fail:
+	plugin_close(plugin);
+	return NULL;
+}
+
+void
+plugin_close(struct plugin *plugin)
+{
+	if (plugin == NULL)
+		return;
+	if (plugin->dl != NULL)
+		dlclose(plugin->dl);
+	free(plugin->path);
+	free(plugin);
+}

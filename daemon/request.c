@@ -1,0 +1,281 @@
+/*
+ * request.c - request I/O for plugins: ss_read, ss_readline, ss_write and
+ * the per-request accessors.
+ *
+ * Sockets are non-blocking; every call tries the syscall first and only
+ * polls when the kernel has nothing, so a busy connection costs one
+ * syscall per call. Each call is bounded as a whole by request_timeout,
+ * and by the server's stop deadline once the server stops.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "request.h"
+#include "server.h"
+
+struct ss_request *
+request_new(struct ss_server *srv)
+{
+	struct ss_request *req;
+
+	/* The buffer is not cleared: only rbuf[rpos..rlen) is ever read. */
+	req = malloc(sizeof(*req));
+	if (req == NULL)
+		return NULL;
+	memset(req, 0, offsetof(struct ss_request, rbuf));
+	req->srv = srv;
+	req->fd = -1;
+	req->cancel_fd = srv->stop_fd;
+	req->peerlen = sizeof(req->peer);
+	return req;
+}
+
+void
+request_accepted(struct ss_request *req)
+{
+	addr_format((struct sockaddr *)&req->peer, req->peerlen, req->name,
+	    sizeof(req->name));
+}
+
+void
+request_free(struct ss_request *req)
+{
+	if (req == NULL)
+		return;
+	if (req->fd >= 0)
+		close(req->fd);
+	free(req);
+}
+
+static double
+request_deadline(struct ss_request *req)
+{
+	return clock_now() + req->srv->conf->request_timeout;
+}
+
+/*
+ * Waits for `events` on the connection until *deadline. Once the server
+ * stops, the deadline shrinks to the stop deadline. Returns 0 when the
+ * socket is ready, -1 with errno ETIMEDOUT (or poll's errno).
+ */
+static int
+request_wait(struct ss_request *req, short events, double *deadline)
+{
+	struct ss_server *srv = req->srv;
+	struct pollfd pfd[2];
+	int n;
+
+	for (;;) {
+		nfds_t nfds = 1;
+
+		if (req->cancel_fd >= 0 && atomic_load(&srv->stopping)) {
+			if (srv->stop_deadline < *deadline)
+				*deadline = srv->stop_deadline;
+			req->cancel_fd = -1;
+		}
+		pfd[0] = (struct pollfd){ .fd = req->fd, .events = events };
+		if (req->cancel_fd >= 0)
+			pfd[nfds++] = (struct pollfd){ .fd = req->cancel_fd,
+			    .events = POLLIN };
+		n = poll(pfd, nfds, clock_poll_ms(*deadline));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (pfd[0].revents != 0)
+			return 0;
+		if (n == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		/* Only the stop descriptor fired: recompute the deadline. */
+	}
+}
+
+static ssize_t
+request_recv(struct ss_request *req, void *buf, size_t n, double *deadline)
+{
+	ssize_t r;
+
+	for (;;) {
+		r = recv(req->fd, buf, n, 0);
+		if (r >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (request_wait(req, POLLIN, deadline) < 0)
+			return -1;
+	}
+}
+
+/* Refills the input buffer; returns what recv returned. */
+static ssize_t
+request_fill(struct ss_request *req, double *deadline)
+{
+	ssize_t r;
+
+	req->rpos = req->rlen = 0;
+	r = request_recv(req, req->rbuf, sizeof(req->rbuf), deadline);
+	if (r > 0)
+		req->rlen = (size_t)r;
+	return r;
+}
+
+ssize_t
+ss_read(ss_request *req, void *buf, size_t n)
+{
+	double deadline = request_deadline(req);
+	size_t avail;
+	ssize_t r;
+
+	if (n == 0)
+		return 0;
+	if (req->rpos == req->rlen) {
+		/* Large reads skip the buffer instead of copying through it. */
+		if (n >= sizeof(req->rbuf))
+			return request_recv(req, buf, n, &deadline);
+		r = request_fill(req, &deadline);
+		if (r <= 0)
+			return r;
+	}
+	avail = req->rlen - req->rpos;
+	if (n > avail)
+		n = avail;
+	memcpy(buf, req->rbuf + req->rpos, n);
+	req->rpos += n;
+	return (ssize_t)n;
+}
+
+ssize_t
+ss_readline(ss_request *req, char *buf, size_t cap)
+{
+	double deadline = request_deadline(req);
+	size_t limit, stored = 0;
+
+	if (cap < 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	limit = cap - 1;
+	if (limit > req->srv->conf->max_line)
+		limit = req->srv->conf->max_line;
+	for (;;) {
+		const char *start, *nl;
+		size_t take;
+		ssize_t r;
+
+		if (req->rpos == req->rlen) {
+			r = request_fill(req, &deadline);
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				break;
+		}
+		start = req->rbuf + req->rpos;
+		nl = memchr(start, '\n', req->rlen - req->rpos);
+		take = nl ? (size_t)(nl - start) + 1 : req->rlen - req->rpos;
+		if (stored + take > limit) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		memcpy(buf + stored, start, take);
+		stored += take;
+		req->rpos += take;
+		if (nl != NULL)
+			break;
+	}
+	buf[stored] = '\0';
+	return (ssize_t)stored;
+}
+
+ssize_t
+ss_write(ss_request *req, const void *buf, size_t n)
+{
+	double deadline = request_deadline(req);
+	const char *p = buf;
+	size_t left = n;
+	ssize_t r;
+
+	while (left > 0) {
+		r = send(req->fd, p, left, MSG_NOSIGNAL);
+		if (r > 0) {
+			p += r;
+			left -= (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (request_wait(req, POLLOUT, &deadline) < 0)
+			return -1;
+	}
+	return (ssize_t)n;
+}
+
+int
+ss_printf(ss_request *req, const char *fmt, ...)
+{
+	char small[1024], *big = NULL;
+	va_list ap;
+	ssize_t r;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return -1;
+	if ((size_t)len >= sizeof(small)) {
+		big = malloc((size_t)len + 1);
+		if (big == NULL)
+			return -1;
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)len + 1, fmt, ap);
+		va_end(ap);
+	}
+	r = ss_write(req, big ? big : small, (size_t)len);
+	free(big);
+	return r < 0 ? -1 : 0;
+}
+
+const struct sockaddr *
+ss_client_address(ss_request *req, socklen_t *len)
+{
+	if (len != NULL)
+		*len = req->peerlen;
+	return (const struct sockaddr *)&req->peer;
+}
+
+const char *
+ss_client_name(ss_request *req)
+{
+	return req->name;
+}
+
+ss_server *
+ss_server_of(ss_request *req)
+{
+	return req->srv;
+}
+
+void *
+ss_request_data(ss_request *req)
+{
+	return req->data;
+}
+
+void
+ss_set_request_data(ss_request *req, void *data)
+{
+	req->data = data;
+}

@@ -1,0 +1,38 @@
+/*
+ * request.h - one request: a stream connection, its buffered input and
+ * the plugin's per-request state.
+ */
+#ifndef SS_REQUEST_H
+#define SS_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+
+struct ss_server;
+
+/* Input is read in chunks of this size; ss_readline copies out of it. */
+#define REQUEST_RBUF_SIZE 4096
+
+struct ss_request {
+	struct ss_server *srv;
+	int fd;
+	int cancel_fd;		/* srv->stop_fd, or -1 where stop cannot reach */
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	char name[ADDR_NAME_MAX];
+	void *data;		/* the plugin's, per request */
+	size_t rpos, rlen;	/* unread input is rbuf[rpos..rlen) */
+	char rbuf[REQUEST_RBUF_SIZE];
+};
+
+/* A request of srv with no connection yet (fd -1). NULL when out of memory. */
+struct ss_request *request_new(struct ss_server *srv);
+/* Names the peer once accept filled fd and peer. */
+void request_accepted(struct ss_request *req);
+/* Closes the connection and frees the request. */
+void request_free(struct ss_request *req);
+
+#endif /* SS_REQUEST_H */

@@ -1,0 +1,362 @@
+/*
+ * server.c - a server's life (load, init, open, serve, stop, fini) and
+ * its serve loop, which knows neither its transport nor its concurrency
+ * model: it only calls their operations.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "concurrency.h"
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "plugin.h"
+#include "request.h"
+#include "server.h"
+#include "transport.h"
+
+/* Accepts at most this many connections per loop turn, to stay fair. */
+#define SERVER_ACCEPT_BATCH	32
+/* service_actions runs at least this often while idle (SPEC §4). */
+#define SERVER_SERVICE_INTERVAL	0.5
+/* After an accept error such as EMFILE, wait this long before retrying. */
+#define SERVER_ACCEPT_BACKOFF	0.1
+/* Grace after the stop deadline for requests cut at their next I/O. */
+#define SERVER_ABORT_GRACE	1.0
+
+struct ss_server *
+server_new(const struct conf_server *conf, struct daemon *daemon)
+{
+	struct ss_server *srv;
+	pthread_condattr_t attr;
+
+	srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return NULL;
+	srv->conf = conf;
+	srv->name = conf->name;
+	srv->daemon = daemon;
+	srv->transport = conf->transport;
+	srv->concurrency = conf->concurrency;
+	srv->listen_fd = srv->wake_fd = srv->stop_fd = -1;
+	atomic_init(&srv->stopping, false);
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->idle, &attr);
+	pthread_condattr_destroy(&attr);
+	return srv;
+}
+
+void
+server_free(struct ss_server *srv)
+{
+	if (srv == NULL)
+		return;
+	srv->transport->close(srv);
+	if (srv->concurrency->release != NULL)
+		srv->concurrency->release(srv);
+	if (srv->wake_fd >= 0)
+		close(srv->wake_fd);
+	if (srv->stop_fd >= 0)
+		close(srv->stop_fd);
+	/* A plugin still running abandoned requests must stay mapped. */
+	if (srv->abandoned == 0)
+		plugin_close(srv->plugin);
+	pthread_cond_destroy(&srv->idle);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv);
+}
+
+int
+server_load(struct ss_server *srv, const char *plugin_dir)
+{
+	srv->plugin = plugin_open(srv->conf->handler, plugin_dir);
+	if (srv->plugin == NULL)
+		return -1;
+	srv->handler = &srv->plugin->handler;
+	return 0;
+}
+
+int
+server_init(struct ss_server *srv)
+{
+	if (srv->handler->init != NULL &&
+	    srv->handler->init(srv, srv->conf->options) != 0) {
+		log_error("server '%s': plugin %s: init failed", srv->name,
+		    srv->plugin->path);
+		return -1;
+	}
+	srv->initialized = true;
+	return 0;
+}
+
+void
+server_fini(struct ss_server *srv)
+{
+	if (!srv->initialized)
+		return;
+	srv->initialized = false;
+	if (srv->abandoned != 0) {
+		log_warning("server %s: %u request(s) still running; plugin "
+		    "fini skipped", srv->name, srv->abandoned);
+		return;
+	}
+	if (srv->handler->fini != NULL)
+		srv->handler->fini(srv);
+}
+
+int
+server_open(struct ss_server *srv)
+{
+	srv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (srv->wake_fd < 0 || srv->stop_fd < 0) {
+		log_errno(LOG_ERR, "server %s: eventfd", srv->name);
+		return -1;
+	}
+	return srv->transport->open(srv);
+}
+
+void
+server_wake(struct ss_server *srv)
+{
+	if (srv->wake_fd >= 0)
+		(void)eventfd_write(srv->wake_fd, 1);
+}
+
+void
+server_request_begin(struct ss_server *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->in_flight++;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+server_request_end(struct ss_server *srv)
+{
+	bool was_full;
+
+	pthread_mutex_lock(&srv->lock);
+	was_full = srv->in_flight == (unsigned)srv->conf->max_children;
+	srv->in_flight--;
+	pthread_cond_broadcast(&srv->idle);
+	pthread_mutex_unlock(&srv->lock);
+	/* The loop stops polling the listener at the cap; tell it to resume. */
+	if (was_full)
+		server_wake(srv);
+}
+
+static bool
+server_has_room(struct ss_server *srv)
+{
+	bool room;
+
+	pthread_mutex_lock(&srv->lock);
+	room = srv->in_flight < (unsigned)srv->conf->max_children;
+	pthread_mutex_unlock(&srv->lock);
+	return room;
+}
+
+/* Accepts and dispatches pending connections; returns how many. */
+static int
+server_accept(struct ss_server *srv, double *backoff_until)
+{
+	static const double never = 0;
+	int n, r;
+
+	for (n = 0; n < SERVER_ACCEPT_BATCH && server_has_room(srv); n++) {
+		struct ss_request *req = request_new(srv);
+
+		r = req != NULL ? srv->transport->accept(srv, req) : -1;
+		if (r == 1) {
+			request_accepted(req);
+			log_debug("server %s: request from %s", srv->name,
+			    req->name);
+			server_request_begin(srv);
+			srv->concurrency->dispatch(srv, req);
+			if (srv->handler->service_actions != NULL)
+				srv->handler->service_actions(srv);
+			continue;
+		}
+		request_free(req);
+		if (r < 0 && !atomic_load(&srv->stopping)) {
+			/* Logged once per burst: the backoff spaces retries. */
+			if (*backoff_until == never)
+				log_errno(LOG_ERR, "server %s: accept",
+				    srv->name);
+			*backoff_until = clock_now() + SERVER_ACCEPT_BACKOFF;
+			return n;
+		}
+		break;
+	}
+	if (n > 0)
+		*backoff_until = never;
+	return n;
+}
+
+/* When the loop must next wake up by itself (0: never). */
+static double
+server_next_wakeup(struct ss_server *srv, double last_request,
+    double backoff_until)
+{
+	double next = backoff_until;
+
+	if (srv->handler->service_actions != NULL) {
+		double t = clock_now() + SERVER_SERVICE_INTERVAL;
+
+		if (next == 0 || t < next)
+			next = t;
+	}
+	if (srv->conf->timeout > 0) {
+		double t = last_request + srv->conf->timeout;
+
+		if (next == 0 || t < next)
+			next = t;
+	}
+	return next;
+}
+
+static void
+server_serve(struct ss_server *srv)
+{
+	const struct ss_handler *h = srv->handler;
+	double last_request = clock_now(), backoff_until = 0;
+	struct pollfd pfd[3];
+	eventfd_t count;
+
+	while (!atomic_load(&srv->stopping)) {
+		bool listening = server_has_room(srv) &&
+		    clock_now() >= backoff_until;
+		double now;
+
+		pfd[0] = (struct pollfd){ .fd = srv->stop_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = srv->wake_fd, .events = POLLIN };
+		pfd[2] = (struct pollfd){ .fd = listening ? srv->listen_fd : -1,
+		    .events = POLLIN };
+		if (poll(pfd, 3, clock_poll_ms(server_next_wakeup(srv,
+		    last_request, backoff_until))) < 0 && errno != EINTR) {
+			log_errno(LOG_ERR, "server %s: poll", srv->name);
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			(void)eventfd_read(srv->wake_fd, &count);
+			if (srv->concurrency->reap != NULL)
+				srv->concurrency->reap(srv);
+		}
+		if (backoff_until != 0 && clock_now() >= backoff_until)
+			backoff_until = 0;
+		if ((pfd[2].revents & POLLIN) &&
+		    server_accept(srv, &backoff_until) > 0)
+			last_request = clock_now();
+		now = clock_now();
+		if (srv->conf->timeout > 0 &&
+		    now - last_request >= srv->conf->timeout) {
+			if (h->handle_timeout != NULL)
+				h->handle_timeout(srv);
+			last_request = now;
+		}
+		if (h->service_actions != NULL)
+			h->service_actions(srv);
+	}
+}
+
+static void *
+server_thread(void *arg)
+{
+	struct ss_server *srv = arg;
+	const struct concurrency_ops *model = srv->concurrency;
+	unsigned left;
+
+	server_serve(srv);
+	left = model->drain(srv, srv->stop_deadline);
+	if (left > 0 && model->abort != NULL)
+		model->abort(srv);
+	if (left > 0)
+		left = model->drain(srv, clock_now() + SERVER_ABORT_GRACE);
+	srv->abandoned = left;
+	if (left > 0)
+		log_warning("server %s: %u request(s) did not finish by the "
+		    "shutdown deadline", srv->name, left);
+	daemon_server_done(srv->daemon);
+	return NULL;
+}
+
+int
+server_start(struct ss_server *srv)
+{
+	int err;
+
+	err = pthread_create(&srv->thread, NULL, server_thread, srv);
+	if (err != 0) {
+		log_error("server %s: cannot start: %s", srv->name,
+		    strerror(err));
+		return -1;
+	}
+	srv->running = true;
+	log_notice("server %s: serving %s on %s (%s, handler %s %s)",
+	    srv->name, srv->transport->name, srv->conf->listen,
+	    srv->concurrency->name, srv->handler->name, srv->handler->version);
+	return 0;
+}
+
+void
+server_stop(struct ss_server *srv, double deadline)
+{
+	if (atomic_load(&srv->stopping))
+		return;
+	/* Before `stopping`: once the loop sees it, it may close the socket. */
+	srv->transport->stop_accepting(srv);
+	srv->stop_deadline = srv->conf->block_on_close ? deadline :
+	    clock_now();
+	atomic_store(&srv->stopping, true);
+	if (srv->stop_fd >= 0)
+		(void)eventfd_write(srv->stop_fd, 1);
+}
+
+void
+server_join(struct ss_server *srv)
+{
+	if (!srv->running)
+		return;
+	pthread_join(srv->thread, NULL);
+	srv->running = false;
+}
+
+const char *
+ss_server_name(ss_server *srv)
+{
+	return srv->name;
+}
+
+void *
+ss_server_data(ss_server *srv)
+{
+	return srv->data;
+}
+
+void
+ss_set_server_data(ss_server *srv, void *data)
+{
+	srv->data = data;
+}
+
+void
+ss_log(ss_server *srv, int level, const char *fmt, ...)
+{
+	char prefix[96];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "server %s: ", srv->name);
+	va_start(ap, fmt);
+	log_vmsg(level, prefix, fmt, ap);
+	va_end(ap);
+}

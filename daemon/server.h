@@ -1,0 +1,78 @@
+/*
+ * server.h - one configured server: its socket, its plugin, its serve loop.
+ *
+ * Each server runs its serve loop in a thread of its own, so a busy sync
+ * server never delays another server. The main thread only starts, wakes
+ * and stops servers.
+ */
+#ifndef SS_SERVER_H
+#define SS_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <sockserv/plugin.h>
+
+struct conf_server;
+struct daemon;
+struct plugin;
+struct transport_ops;
+struct concurrency_ops;
+
+struct ss_server {
+	const struct conf_server *conf;
+	const char *name;
+	struct daemon *daemon;
+	const struct transport_ops *transport;
+	const struct concurrency_ops *concurrency;
+	struct plugin *plugin;
+	const struct ss_handler *handler;
+	void *data;			/* the plugin's, per server */
+	bool initialized;		/* init succeeded: fini is owed */
+
+	int listen_fd;
+	int wake_fd;			/* eventfd: a request ended, a child exited */
+	int stop_fd;			/* eventfd: written once at stop, never read */
+	pthread_t thread;
+	bool running;			/* thread started, not yet joined */
+
+	atomic_bool stopping;
+	double stop_deadline;		/* valid once stopping is set */
+
+	pthread_mutex_t lock;		/* guards in_flight and the model's state */
+	pthread_cond_t idle;		/* signalled when in_flight drops */
+	unsigned in_flight;
+	void *model;			/* concurrency model's own state */
+	unsigned abandoned;		/* requests left running at exit */
+};
+
+struct ss_server *server_new(const struct conf_server *conf,
+    struct daemon *daemon);
+void server_free(struct ss_server *srv);
+
+/* Loads the plugin; logs and returns -1 on failure. */
+int server_load(struct ss_server *srv, const char *plugin_dir);
+/* Runs the plugin's init; logs and returns -1 on failure. */
+int server_init(struct ss_server *srv);
+void server_fini(struct ss_server *srv);
+
+/* Binds the listening socket and creates the wake descriptors. */
+int server_open(struct ss_server *srv);
+/* Starts the serve loop thread. */
+int server_start(struct ss_server *srv);
+/*
+ * Stops accepting at once and lets in-flight requests run until
+ * `deadline` (clock_now() time). Callable from the main thread only.
+ */
+void server_stop(struct ss_server *srv, double deadline);
+/* Nudges the serve loop (a child exited). Async-signal-safe. */
+void server_wake(struct ss_server *srv);
+void server_join(struct ss_server *srv);
+
+/* In-flight accounting shared by every concurrency model. */
+void server_request_begin(struct ss_server *srv);
+void server_request_end(struct ss_server *srv);
+
+#endif /* SS_SERVER_H */

@@ -1,0 +1,180 @@
+/*
+ * sockserv/plugin.h - the whole contract between sockservd and a handler
+ * plugin.
+ *
+ * A plugin is a shared object that exports exactly one symbol, a
+ * `const struct ss_handler ss_handler`, and links against nothing of the
+ * daemon: the ss_* functions below are resolved from the running sockservd
+ * when the plugin is loaded. Build one with
+ *
+ *     cc -shared -fPIC $(pkg-config --cflags sockserv) -o my.so my.c
+ *
+ * The model is Python's socketserver: a server owns a listening socket and
+ * one handler; every request (a stream connection or a datagram) runs
+ * through verify_request -> setup -> handle -> finish. See
+ * sockserv-plugin(3) for a walk-through.
+ */
+#ifndef SOCKSERV_PLUGIN_H
+#define SOCKSERV_PLUGIN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <libconfig.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Bumped whenever a change would break a plugin built against an older
+ * header. Appending a member to struct ss_handler does not bump it: the
+ * daemon reads `size` and treats members past it as absent.
+ */
+#define SS_PLUGIN_ABI 1
+
+/* Opaque handles; only the functions below look inside. */
+typedef struct ss_server ss_server;
+typedef struct ss_request ss_request;
+
+#if defined(__GNUC__)
+#define SS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define SS_PRINTF(f, a)
+#endif
+
+struct ss_handler {
+	int abi;		/* SS_PLUGIN_ABI the plugin was built with */
+	size_t size;		/* sizeof(struct ss_handler) at build time */
+	const char *name;	/* short name, used in log lines */
+	const char *version;	/* free-form, logged at load */
+
+	/*
+	 * Server scope. Each runs in the daemon's main process, never
+	 * concurrently with requests of the same server unless stated.
+	 */
+
+	/*
+	 * Once per configured server, after the whole configuration is
+	 * read and before any socket accepts, any privilege drop or any
+	 * fork. `options` is the server's `options` group (NULL when
+	 * absent); it stays valid until fini. Return 0, or -1 to refuse
+	 * the server (log why with ss_log first): the daemon does not
+	 * start. Optional.
+	 */
+	int (*init)(ss_server *srv, const config_setting_t *options);
+
+	/*
+	 * Once at stop, after the last request of the server has finished
+	 * (or been abandoned at shutdown_timeout). Optional.
+	 */
+	void (*fini)(ss_server *srv);
+
+	/*
+	 * Per request, in the thread or process that will serve it, after
+	 * the daemon's own access checks. Return 0 to refuse the request:
+	 * it is closed without setup or handle. Optional (accept all).
+	 */
+	int (*verify_request)(ss_request *req);
+
+	/*
+	 * In the server's own thread, after `timeout` seconds without a
+	 * request (never when timeout is 0). Optional.
+	 */
+	void (*handle_timeout)(ss_server *srv);
+
+	/*
+	 * In the server's own thread, after each request the serve loop
+	 * dispatches and at least every 0.5 s while idle. Keep it short:
+	 * the loop does not accept while it runs. Optional.
+	 */
+	void (*service_actions)(ss_server *srv);
+
+	/*
+	 * Per request, in the thread (threading), child process (forking)
+	 * or server thread (sync) that serves it. Return 0 on success.
+	 * A non-zero return calls handle_error and skips handle and
+	 * finish. Optional.
+	 */
+	int (*setup)(ss_request *req);
+
+	/*
+	 * Serves the request: read with ss_read/ss_readline, reply with
+	 * ss_write/ss_printf. Return 0 on success; any other value is
+	 * passed to handle_error. Required.
+	 */
+	int (*handle)(ss_request *req);
+
+	/*
+	 * Runs whenever setup succeeded, even when handle failed: release
+	 * what setup acquired here. Optional.
+	 */
+	void (*finish)(ss_request *req);
+
+	/*
+	 * After a failing setup or handle, with the value it returned.
+	 * Optional; the default logs the client and the error.
+	 */
+	void (*handle_error)(ss_request *req, int err);
+};
+
+/*
+ * Request I/O. Every call below blocks the calling thread only; each is
+ * bounded as a whole by the server's request_timeout (errno ETIMEDOUT).
+ * Buffers belong to the caller and are not kept after the call returns.
+ */
+
+/* Up to n bytes; 0 at end of input; -1 on error or timeout (errno set). */
+ssize_t ss_read(ss_request *req, void *buf, size_t n);
+
+/*
+ * One line including its '\n' (the last line of the input may lack it),
+ * NUL-terminated in buf; returns the bytes stored, not counting the NUL.
+ * 0 at end of input; -1 on error, timeout, or a line longer than
+ * min(cap - 1, max_line) (errno EMSGSIZE; the rest of the line is not
+ * consumed, so give up on the request).
+ */
+ssize_t ss_readline(ss_request *req, char *buf, size_t cap);
+
+/*
+ * Writes all n bytes or fails with -1. One call becomes one send, so a
+ * reply line written at once reaches the client in one segment.
+ */
+ssize_t ss_write(ss_request *req, const void *buf, size_t n);
+
+/* Formatted ss_write. Returns 0 on success, -1 on failure. */
+int ss_printf(ss_request *req, const char *fmt, ...) SS_PRINTF(2, 3);
+
+/* The client's address; *len receives its length when len is not NULL. */
+const struct sockaddr *ss_client_address(ss_request *req, socklen_t *len);
+
+/* "ip:port", "[ip6]:port" or the unix path; owned by the request. */
+const char *ss_client_name(ss_request *req);
+
+/* The server a request belongs to, and its configured name. */
+ss_server *ss_server_of(ss_request *req);
+const char *ss_server_name(ss_server *srv);
+
+/*
+ * Plugin state. Server data is set in init and shared by every request
+ * of the server (in threading mode, concurrently: guard what changes).
+ * Request data belongs to one request; set it in setup, free it in
+ * finish.
+ */
+void *ss_server_data(ss_server *srv);
+void ss_set_server_data(ss_server *srv, void *data);
+void *ss_request_data(ss_request *req);
+void ss_set_request_data(ss_request *req, void *data);
+
+/*
+ * Logs through the daemon, tagged with the server's name. `level` is a
+ * syslog priority, LOG_ERR ... LOG_DEBUG. Safe from any thread.
+ */
+void ss_log(ss_server *srv, int level, const char *fmt, ...) SS_PRINTF(3, 4);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOCKSERV_PLUGIN_H */

@@ -1,0 +1,46 @@
+/*
+ * echo.c - sends every line back unchanged, until the client closes.
+ *
+ * This file is also the template for new plugins: copy it, rename the
+ * descriptor's name, and change handle(). Everything a plugin needs comes
+ * from <sockserv/plugin.h>; it links against nothing of the daemon.
+ */
+#include <sockserv/plugin.h>
+
+/*
+ * handle() runs once per request: for a stream transport, once per
+ * connection. It may run in many threads at once (concurrency =
+ * "threading"), so it keeps its state on the stack or in
+ * ss_request_data(), never in globals.
+ */
+static int
+echo_handle(ss_request *req)
+{
+	/* Sized to the default max_line; ss_readline never writes past it. */
+	char line[65536];
+	ssize_t n;
+
+	/*
+	 * One line at a time until end of input, so both one-line clients
+	 * and interactive sessions work. A line longer than the buffer or
+	 * than max_line fails with EMSGSIZE: returning -1 hands the request
+	 * to handle_error (the default logs it) and the server goes on.
+	 */
+	while ((n = ss_readline(req, line, sizeof(line))) > 0)
+		if (ss_write(req, line, (size_t)n) < 0)
+			return -1;
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * The one exported symbol. Hooks left out are optional; the daemon then
+ * does what socketserver's base classes do (accept every request, log
+ * errors).
+ */
+const struct ss_handler ss_handler = {
+	.abi = SS_PLUGIN_ABI,
+	.size = sizeof(struct ss_handler),
+	.name = "echo",
+	.version = "1.0",
+	.handle = echo_handle,
+};

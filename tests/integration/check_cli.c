@@ -1,0 +1,258 @@
+/*
+ * check_cli.c - sockservd as a command: options, exit statuses (0 clean,
+ * 1 runtime failure, 2 usage or configuration error) and the messages
+ * that name the file, the line and the reason.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "harness.h"
+
+static const char echo_conf[] =
+    "daemon: { log_level = \"info\"; };\n"
+    "servers = (\n"
+    "  { name = \"echo\"; transport = \"tcp\"; listen = \"127.0.0.1:%d\";\n"
+    "    handler = \"%s\"; }\n"
+    ");\n";
+
+/* Line 3 is broken. */
+static const char syntax_error_conf[] =
+    "daemon: { log_level = \"info\"; };\n"
+    "servers = (\n"
+    "  { name = \"echo\"; listen = = \"127.0.0.1:%d\"; handler = \"echo\"; }\n"
+    ");\n";
+
+/* Two mistakes, on lines 5 and 9, each in a server of its own. */
+static const char two_errors_conf[] =
+    "daemon: { log_level = \"info\"; };\n"
+    "servers = (\n"
+    "  {\n"
+    "    name = \"a\"; listen = \"127.0.0.1:%d\"; handler = \"echo\";\n"
+    "    concurrency = \"bogus\";\n"
+    "  },\n"
+    "  {\n"
+    "    name = \"b\"; listen = \"127.0.0.1:%d\"; handler = \"echo\";\n"
+    "    transport = \"carrier-pigeon\";\n"
+    "  }\n"
+    ");\n";
+
+static void
+expect_status(const struct h_result *r, int status, const char *what)
+{
+	ck_assert_msg(r->status == status, "%s: expected exit status %d, "
+	    "got %d; output:\n%s", what, status, r->status, r->output);
+}
+
+static void
+expect_output(const struct h_result *r, const char *needle, const char *what)
+{
+	ck_assert_msg(strstr(r->output, needle) != NULL, "%s: expected %s "
+	    "in the output:\n%s", what, h_quote(needle, strlen(needle)),
+	    r->output);
+}
+
+START_TEST(test_version)
+{
+	struct h_result r;
+
+	h_run(&r, "-V", NULL);
+	expect_status(&r, 0, "-V");
+	expect_output(&r, PACKAGE_VERSION, "-V");
+}
+END_TEST
+
+START_TEST(test_help)
+{
+	struct h_result r;
+
+	h_run(&r, "-h", NULL);
+	expect_status(&r, 0, "-h");
+	ck_assert_msg(strcasestr(r.output, "usage") != NULL &&
+	    strstr(r.output, "-f") != NULL, "-h: expected a usage text "
+	    "listing -f, got:\n%s", r.output);
+}
+END_TEST
+
+START_TEST(test_unknown_option)
+{
+	struct h_result r;
+
+	h_run(&r, "-Z", NULL);
+	expect_status(&r, 2, "-Z");
+	ck_assert_msg(r.output[0] != '\0', "-Z: exit 2 without a word");
+}
+END_TEST
+
+START_TEST(test_missing_config)
+{
+	const char *conf = h_path("%s/absent.conf", h_tmpdir());
+	struct h_result r;
+
+	h_run(&r, "-F", "-f", conf, NULL);
+	expect_status(&r, 2, "missing config");
+	expect_output(&r, conf, "missing config");
+}
+END_TEST
+
+START_TEST(test_syntax_error)
+{
+	const char *conf = h_write_file("syntax.conf", syntax_error_conf,
+	    h_free_port());
+	struct h_result r;
+
+	h_run(&r, "-F", "-f", conf, NULL);
+	expect_status(&r, 2, "syntax error");
+	expect_output(&r, h_path("%s:3:", conf), "syntax error");
+}
+END_TEST
+
+START_TEST(test_check_valid_config)
+{
+	const char *conf = h_write_file("valid.conf", echo_conf, h_free_port(),
+	    "echo");
+	struct h_result r;
+
+	h_run(&r, "-t", "-f", conf, NULL);
+	expect_status(&r, 0, "-t on a valid config");
+}
+END_TEST
+
+START_TEST(test_check_reports_every_error)
+{
+	const char *conf = h_write_file("two-errors.conf", two_errors_conf,
+	    h_free_port(), h_free_port());
+	struct h_result r;
+
+	h_run(&r, "-t", "-f", conf, NULL);
+	expect_status(&r, 2, "-t with two errors");
+	expect_output(&r, h_path("%s:5:", conf), "-t, bad concurrency");
+	expect_output(&r, h_path("%s:9:", conf), "-t, bad transport");
+}
+END_TEST
+
+/* Plugins the loader must refuse, and the word that says why. */
+enum plugin_home { IN_TMPDIR, IN_SRCDIR, IN_FIXTURES };
+
+static const struct refusal {
+	const char *name;
+	enum plugin_home home;
+	const char *reason;
+	int start_status;	/* without -t: init failing is a runtime error */
+} refusals[] = {
+	{ "missing", IN_TMPDIR, "No such file", 2 },
+	{ "not_a_plugin", IN_SRCDIR, "invalid ELF header", 2 },
+	{ "no_symbol", IN_FIXTURES, "ss_handler", 2 },
+	{ "bad_abi", IN_FIXTURES, "ABI", 2 },
+	{ "no_handle", IN_FIXTURES, "handle", 2 },
+	{ "init_fail", IN_FIXTURES, "init failed", 1 },
+};
+
+#define NREFUSALS ((int)(sizeof(refusals) / sizeof(refusals[0])))
+
+static const char *
+refusal_path(const struct refusal *f)
+{
+	switch (f->home) {
+	case IN_TMPDIR:
+		return h_path("%s/%s.so", h_tmpdir(), f->name);
+	case IN_SRCDIR:
+		return h_path("%s/tests/fixtures/%s.so", h_env("SS_SRCDIR"),
+		    f->name);
+	case IN_FIXTURES:
+		break;
+	}
+	return h_fixture(f->name);
+}
+
+/*
+ * Runs the daemon with `mode` (-t or -F) on a config whose one server
+ * uses the refused plugin;
+ * the message must name the plugin file and the reason, as a word of its
+ * own (so "handle" is not found in "no_handle.so" or "ss_handler").
+ */
+static void
+expect_refusal(const struct refusal *f, const char *mode, int status)
+{
+	const char *plugin = refusal_path(f);
+	const char *conf = h_write_file("plugin.conf", echo_conf,
+	    h_free_port(), plugin);
+	const char *what = h_path("%s, %s", f->name, mode);
+	struct h_result r;
+
+	h_run(&r, mode, "-f", conf, NULL);
+	expect_status(&r, status, what);
+	expect_output(&r, plugin, what);
+	ck_assert_msg(h_contains_word(r.output, f->reason), "%s: expected "
+	    "the reason \"%s\" in the output:\n%s", what, f->reason,
+	    r.output);
+}
+
+START_TEST(test_plugin_refused_by_check)
+{
+	expect_refusal(&refusals[_i], "-t", 2);
+}
+END_TEST
+
+START_TEST(test_plugin_refused_at_start)
+{
+	expect_refusal(&refusals[_i], "-F", refusals[_i].start_status);
+}
+END_TEST
+
+/*
+ * The daemon's SO_REUSEADDR does not let it bind a port that another
+ * socket listens on, so this is a runtime failure naming the address.
+ */
+START_TEST(test_bind_in_use)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	struct h_result r;
+	const char *conf;
+	int fd, port;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd >= 0 && bind(fd, (struct sockaddr *)&sin,
+	    sizeof(sin)) == 0 && listen(fd, 1) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
+	    "cannot hold a listening socket: %s", strerror(errno));
+	port = ntohs(sin.sin_port);
+	conf = h_write_file("busy.conf", echo_conf, port, "echo");
+	h_run(&r, "-F", "-f", conf, NULL);
+	expect_status(&r, 1, "port in use");
+	expect_output(&r, h_path("127.0.0.1:%d", port), "port in use");
+	close(fd);
+}
+END_TEST
+
+int
+main(void)
+{
+	const struct h_case cases[] = {
+		{ "version", test_version, 0 },
+		{ "help", test_help, 0 },
+		{ "unknown_option", test_unknown_option, 0 },
+		{ "missing_config", test_missing_config, 0 },
+		{ "syntax_error", test_syntax_error, 0 },
+		{ "check_valid_config", test_check_valid_config, 0 },
+		{ "check_reports_every_error", test_check_reports_every_error,
+		    0 },
+		{ "plugin_refused_by_check", test_plugin_refused_by_check,
+		    NREFUSALS },
+		{ "plugin_refused_at_start", test_plugin_refused_at_start,
+		    NREFUSALS },
+		{ "bind_in_use", test_bind_in_use, 0 },
+	};
+	Suite *suite = suite_create("cli");
+
+	h_add_cases(suite, cases, sizeof(cases) / sizeof(cases[0]));
+	return h_run_suite(suite);
+}

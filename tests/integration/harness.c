@@ -1,0 +1,750 @@
+/*
+ * harness.c - temporary directories, the daemon as a child process, and
+ * TCP clients with timeouts, for the integration tests.
+ *
+ * Cleaning up must survive a failed assertion: check ends a failing test
+ * process with _exit(), so neither the checked teardown nor atexit()
+ * handlers run. Hence two nets that need no code in the dying process:
+ * each daemon gets PR_SET_PDEATHSIG(SIGKILL), so it dies with the test,
+ * and the temporary directories live under one directory per test case
+ * that the check runner process (an unchecked fixture) removes at the end.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define MAX_PATHS	64
+#define MAX_DAEMONS	16
+#define MAX_ARGS	32
+#define LOG_TAIL	3000
+
+const char *const h_models[H_NMODELS] = { "sync", "threading", "forking" };
+
+static char case_dir[PATH_MAX];		/* per test case, in the runner */
+static char test_dir[PATH_MAX];		/* per test, in the test process */
+static char paths[MAX_PATHS][PATH_MAX];
+static int npaths;
+static pid_t daemons[MAX_DAEMONS];	/* started and not yet waited for */
+static const struct h_daemon *last_daemon;
+static int nspawned;
+
+/* --- time, strings, files --------------------------------------------------- */
+
+long
+h_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+void
+h_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+const char *
+h_env(const char *name)
+{
+	const char *value = getenv(name);
+
+	ck_assert_msg(value != NULL && *value != '\0',
+	    "%s is not set; run the tests with `make check`", name);
+	return value;
+}
+
+static const char *
+vpath(const char *fmt, va_list ap)
+{
+	char *p;
+	int n;
+
+	ck_assert_msg(npaths < MAX_PATHS, "harness: more than %d paths in "
+	    "one test", MAX_PATHS);
+	p = paths[npaths++];
+	n = vsnprintf(p, PATH_MAX, fmt, ap);
+	ck_assert_msg(n >= 0 && n < PATH_MAX, "harness: path too long: %s", p);
+	return p;
+}
+
+const char *
+h_path(const char *fmt, ...)
+{
+	const char *p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	p = vpath(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+const char *
+h_tmpdir(void)
+{
+	ck_assert_msg(test_dir[0] != '\0', "harness: no temporary directory; "
+	    "add h_add_fixtures() to the test case");
+	return test_dir;
+}
+
+const char *
+h_fixture(const char *name)
+{
+	return h_path("%s/%s.so", h_env("SS_FIXTURE_DIR"), name);
+}
+
+const char *
+h_write_file(const char *name, const char *fmt, ...)
+{
+	const char *path = h_path("%s/%s", h_tmpdir(), name);
+	va_list ap;
+	FILE *f;
+	int ok;
+
+	f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "cannot create %s: %s", path,
+	    strerror(errno));
+	va_start(ap, fmt);
+	ok = vfprintf(f, fmt, ap) >= 0;
+	va_end(ap);
+	ok = (fclose(f) == 0) && ok;
+	ck_assert_msg(ok, "cannot write %s: %s", path, strerror(errno));
+	return path;
+}
+
+/* Reads the last cap - 1 bytes of a file (all of a short one). */
+static size_t
+read_tail(const char *path, char *buf, size_t cap)
+{
+	struct stat st;
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= cap)
+		lseek(fd, st.st_size - (off_t)(cap - 1), SEEK_SET);
+	while (len < cap - 1 && (r = read(fd, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	close(fd);
+	return len;
+}
+
+void
+h_read_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t r;
+
+	ck_assert_msg(fd >= 0, "cannot open %s: %s", path, strerror(errno));
+	while (len < cap - 1 && (r = read(fd, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	close(fd);
+}
+
+const char *
+h_quote(const char *s, size_t n)
+{
+	static char bufs[4][1024];
+	static int next;
+	char *out = bufs[next++ % 4];
+	size_t o = 0, i;
+
+	out[o++] = '"';
+	for (i = 0; i < n && o < sizeof(bufs[0]) - 8; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\n')
+			o += (size_t)sprintf(out + o, "\\n");
+		else if (c == '"' || c == '\\')
+			o += (size_t)sprintf(out + o, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	o += (size_t)sprintf(out + o, i < n ? "\"..." : "\"");
+	return out;
+}
+
+static bool
+is_word_char(char c)
+{
+	return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	    (c >= 'A' && c <= 'Z');
+}
+
+bool
+h_contains_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = strstr(text, word); p != NULL; p = strstr(p + 1, word)) {
+		if ((p == text || !is_word_char(p[-1])) && !is_word_char(p[n]))
+			return true;
+	}
+	return false;
+}
+
+/* --- temporary directories -------------------------------------------------- */
+
+static bool
+leave_files(void)
+{
+	const char *v = getenv("SS_TEST_LEAVE");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	if (remove(path) < 0 && errno != ENOENT)
+		fprintf(stderr, "harness: cannot remove %s: %s\n", path,
+		    strerror(errno));
+	return 0;
+}
+
+static void
+remove_tree(const char *dir)
+{
+	if (leave_files()) {
+		fprintf(stderr, "harness: SS_TEST_LEAVE=1, kept %s\n", dir);
+		return;
+	}
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Unchecked: runs in the check runner, whose teardown survives any test. */
+static void
+case_setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(case_dir, sizeof(case_dir), "%s/sockserv-%s-XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp",
+	    program_invocation_short_name);
+	ck_assert_msg(mkdtemp(case_dir) != NULL, "mkdtemp %s: %s", case_dir,
+	    strerror(errno));
+}
+
+static void
+case_teardown(void)
+{
+	if (case_dir[0] != '\0')
+		remove_tree(case_dir);
+	case_dir[0] = '\0';
+}
+
+static void
+test_setup(void)
+{
+	snprintf(test_dir, sizeof(test_dir), "%s/test-XXXXXX", case_dir);
+	ck_assert_msg(mkdtemp(test_dir) != NULL, "mkdtemp %s: %s", test_dir,
+	    strerror(errno));
+	npaths = 0;
+	nspawned = 0;
+	last_daemon = NULL;
+}
+
+static void kill_daemons(void);
+
+static void
+test_teardown(void)
+{
+	kill_daemons();
+	remove_tree(test_dir);
+	test_dir[0] = '\0';
+}
+
+void
+h_add_fixtures(TCase *tc)
+{
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
+	tcase_add_checked_fixture(tc, test_setup, test_teardown);
+}
+
+void
+h_add_cases(Suite *suite, const struct h_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+
+		h_add_fixtures(tc);
+		if (cases[i].loops > 0)
+			tcase_add_loop_test(tc, cases[i].test, 0,
+			    cases[i].loops);
+		else
+			tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(suite, tc);
+	}
+}
+
+int
+h_run_suite(Suite *suite)
+{
+	SRunner *sr = srunner_create(suite);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* --- child processes ----------------------------------------------------------- */
+
+static void
+register_pid(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < MAX_DAEMONS; i++) {
+		if (daemons[i] == 0) {
+			daemons[i] = pid;
+			return;
+		}
+	}
+	kill(-pid, SIGKILL);
+	ck_abort_msg("harness: more than %d daemons in one test", MAX_DAEMONS);
+}
+
+static void
+unregister_pid(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < MAX_DAEMONS; i++)
+		if (daemons[i] == pid)
+			daemons[i] = 0;
+}
+
+/* Kills the daemon and whatever it forked (it leads its own group). */
+static void
+kill_daemons(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_DAEMONS; i++) {
+		if (daemons[i] == 0)
+			continue;
+		kill(-daemons[i], SIGKILL);
+		waitpid(daemons[i], NULL, 0);
+		daemons[i] = 0;
+	}
+}
+
+/* In the child: stdout and stderr to `out`, a clean signal state, exec. */
+static void __attribute__((noreturn))
+child_exec(const char *const argv[], const char *out, const char *plugin_dir,
+    pid_t parent)
+{
+	static const int sigs[] = { SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	sigset_t none;
+	size_t i;
+	int fd;
+
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+	if (fd < 0)
+		_exit(127);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	fd = open("/dev/null", O_RDONLY);
+	if (fd >= 0 && fd != STDIN_FILENO) {
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+	}
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	setenv("SOCKSERV_PLUGIN_DIR", plugin_dir, 1);
+	execv(argv[0], (char *const *)argv);
+	fprintf(stderr, "harness: cannot execute %s: %s\n", argv[0],
+	    strerror(errno));
+	_exit(127);
+}
+
+static pid_t
+spawn(const char *const argv[], const char *out)
+{
+	const char *plugin_dir = h_env("SS_PLUGIN_DIR");
+	pid_t parent = getpid();
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		child_exec(argv, out, plugin_dir, parent);
+	/* Also here, so a kill(-pid) right after fork cannot miss. */
+	setpgid(pid, pid);
+	register_pid(pid);
+	return pid;
+}
+
+/* argv[0] = $SS_SOCKSERVD, then `first` and the rest up to NULL. */
+static void
+build_argv(const char *argv[MAX_ARGS], const char *const *head,
+    const char *const *tail)
+{
+	size_t n = 0;
+
+	argv[n++] = h_env("SS_SOCKSERVD");
+	for (; head != NULL && *head != NULL; head++) {
+		ck_assert_msg(n < MAX_ARGS - 1, "harness: too many arguments");
+		argv[n++] = *head;
+	}
+	for (; tail != NULL && *tail != NULL; tail++) {
+		ck_assert_msg(n < MAX_ARGS - 1, "harness: too many arguments");
+		argv[n++] = *tail;
+	}
+	argv[n] = NULL;
+}
+
+static int
+exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+/* Returns true and sets *code_r once the daemon has exited. */
+static bool
+reap(struct h_daemon *d, bool block, int *code_r)
+{
+	int status;
+	pid_t r;
+
+	do
+		r = waitpid(d->pid, &status, block ? 0 : WNOHANG);
+	while (r < 0 && errno == EINTR);
+	ck_assert_msg(r >= 0, "waitpid %ld: %s", (long)d->pid,
+	    strerror(errno));
+	if (r == 0)
+		return false;
+	unregister_pid(d->pid);
+	/* Whatever it forked goes with it. */
+	kill(-d->pid, SIGKILL);
+	d->pid = 0;
+	*code_r = exit_code(status);
+	return true;
+}
+
+static void
+kill_and_reap(struct h_daemon *d)
+{
+	int code;
+
+	kill(-d->pid, SIGKILL);
+	reap(d, true, &code);
+}
+
+/* --- the daemon ---------------------------------------------------------------- */
+
+const char *
+h_daemon_log_tail(const struct h_daemon *d)
+{
+	static char text[LOG_TAIL + PATH_MAX + 64];
+	char tail[LOG_TAIL];
+
+	if (d == NULL)
+		return "";
+	read_tail(d->log, tail, sizeof(tail));
+	snprintf(text, sizeof(text), "\n--- %s (last %d bytes) ---\n%s",
+	    d->log, LOG_TAIL, tail);
+	return text;
+}
+
+bool
+h_log_contains(const struct h_daemon *d, const char *needle)
+{
+	static char text[1 << 20];
+
+	read_tail(d->log, text, sizeof(text));
+	return strstr(text, needle) != NULL;
+}
+
+void
+h_daemon_start(struct h_daemon *d, const char *conf, const char *const *extra)
+{
+	const char *const head[] = { "-F", "-f", conf, NULL };
+	const char *argv[MAX_ARGS];
+
+	build_argv(argv, head, extra);
+	d->log = h_path("%s/sockservd-%d.log", h_tmpdir(), ++nspawned);
+	d->pid = spawn(argv, d->log);
+	last_daemon = d;
+}
+
+void
+h_daemon_wait_port(struct h_daemon *d, int port)
+{
+	long deadline = h_now_ms() + H_TIMEOUT_MS;
+	int code = 0, fd;
+
+	ck_assert_msg(d->pid > 0, "wait_port: the daemon is not running");
+	while ((fd = h_try_connect(port)) < 0) {
+		ck_assert_msg(!reap(d, false, &code), "sockservd exited with "
+		    "status %d before accepting on 127.0.0.1:%d%s", code,
+		    port, h_daemon_log_tail(d));
+		if (h_now_ms() > deadline) {
+			kill_and_reap(d);
+			ck_abort_msg("sockservd did not accept on 127.0.0.1:%d "
+			    "within %d ms%s", port, H_TIMEOUT_MS,
+			    h_daemon_log_tail(d));
+		}
+		h_sleep_ms(20);
+	}
+	close(fd);
+}
+
+void
+h_daemon_signal(struct h_daemon *d, int sig)
+{
+	ck_assert_msg(d->pid > 0, "signal: the daemon is not running");
+	ck_assert_msg(kill(d->pid, sig) == 0, "kill %ld: %s", (long)d->pid,
+	    strerror(errno));
+}
+
+int
+h_daemon_wait_exit(struct h_daemon *d)
+{
+	long deadline = h_now_ms() + H_TIMEOUT_MS;
+	int code;
+
+	ck_assert_msg(d->pid > 0, "wait_exit: the daemon is not running");
+	while (!reap(d, false, &code)) {
+		if (h_now_ms() > deadline) {
+			kill_and_reap(d);
+			ck_abort_msg("sockservd did not exit within %d ms; "
+			    "killed%s", H_TIMEOUT_MS, h_daemon_log_tail(d));
+		}
+		h_sleep_ms(20);
+	}
+	return code;
+}
+
+int
+h_daemon_stop(struct h_daemon *d, int sig)
+{
+	h_daemon_signal(d, sig);
+	return h_daemon_wait_exit(d);
+}
+
+void
+h_run(struct h_result *r, ...)
+{
+	const char *args[MAX_ARGS];
+	const char *argv[MAX_ARGS];
+	struct h_daemon d;
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, r);
+	while ((args[n] = va_arg(ap, const char *)) != NULL) {
+		ck_assert_msg(++n < MAX_ARGS, "harness: too many arguments");
+	}
+	va_end(ap);
+	build_argv(argv, args, NULL);
+	d.log = h_path("%s/run-%d.out", h_tmpdir(), ++nspawned);
+	d.pid = spawn(argv, d.log);
+	r->status = h_daemon_wait_exit(&d);
+	h_read_file(d.log, r->output, sizeof(r->output));
+}
+
+/* --- TCP clients --------------------------------------------------------------- */
+
+int
+h_free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
+	    "cannot pick a free port: %s", strerror(errno));
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+int
+h_try_connect(int port)
+{
+	struct timeval tv = { H_TIMEOUT_MS / 1000, 0 };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int fd, saved;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short)port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+h_connect(int port)
+{
+	int fd = h_try_connect(port);
+
+	ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d: %s%s", port,
+	    strerror(errno), h_daemon_log_tail(last_daemon));
+	return fd;
+}
+
+void
+h_send(int fd, const char *s)
+{
+	size_t len = strlen(s), off = 0;
+	ssize_t r;
+
+	while (off < len) {
+		r = send(fd, s + off, len - off, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		ck_assert_msg(r > 0, "send %s: %s%s", h_quote(s, len),
+		    strerror(errno), h_daemon_log_tail(last_daemon));
+		off += (size_t)r;
+	}
+}
+
+void
+h_shutdown_write(int fd)
+{
+	ck_assert_msg(shutdown(fd, SHUT_WR) == 0, "shutdown: %s",
+	    strerror(errno));
+}
+
+/* One recv; fails on error or timeout, saying what had arrived. */
+static size_t
+recv_some(int fd, char *buf, size_t n, size_t got)
+{
+	ssize_t r;
+
+	do
+		r = recv(fd, buf + got, n - got, 0);
+	while (r < 0 && errno == EINTR);
+	ck_assert_msg(r >= 0, "recv: %s after %zu bytes (%s)%s",
+	    errno == EAGAIN ? "no data within the timeout" : strerror(errno),
+	    got, h_quote(buf, got), h_daemon_log_tail(last_daemon));
+	return (size_t)r;
+}
+
+size_t
+h_recv_n(int fd, char *buf, size_t n)
+{
+	size_t got = 0, r;
+
+	while (got < n && (r = recv_some(fd, buf, n, got)) > 0)
+		got += r;
+	return got;
+}
+
+size_t
+h_recv_all(int fd, char *buf, size_t cap)
+{
+	size_t got = 0, r;
+
+	while ((r = recv_some(fd, buf, cap - 1, got)) > 0) {
+		got += r;
+		ck_assert_msg(got < cap - 1, "more than %zu bytes before end "
+		    "of input: %s", cap - 2, h_quote(buf, got));
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+size_t
+h_recv_line(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+
+	while (got < cap - 1 && recv_some(fd, buf, got + 1, got) == 1) {
+		if (buf[got++] == '\n')
+			break;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+void
+h_expect(int fd, const char *expected)
+{
+	char buf[4096];
+	size_t n = strlen(expected), got;
+
+	ck_assert_msg(n <= sizeof(buf), "harness: expected reply too long");
+	got = h_recv_n(fd, buf, n);
+	ck_assert_msg(got == n && memcmp(buf, expected, n) == 0,
+	    "expected %s, received %s%s", h_quote(expected, n),
+	    h_quote(buf, got), h_daemon_log_tail(last_daemon));
+}
+
+void
+h_expect_eof(int fd)
+{
+	char buf[256];
+	ssize_t r;
+
+	do
+		r = recv(fd, buf, sizeof(buf), 0);
+	while (r < 0 && errno == EINTR);
+	ck_assert_msg(r == 0, "expected end of input, %s %s%s",
+	    r > 0 ? "received" : strerror(errno),
+	    h_quote(buf, r > 0 ? (size_t)r : 0),
+	    h_daemon_log_tail(last_daemon));
+}

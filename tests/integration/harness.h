@@ -1,0 +1,157 @@
+/*
+ * harness.h - drives the built sockservd from check tests.
+ *
+ * Every test runs in its own process (check's CK_FORK default) with its own
+ * temporary directory, holding the config files it writes and the daemon
+ * logs. Daemons started here are killed when the test process ends however
+ * it ends (a failed assertion, check's timeout), and the directories are
+ * removed when the test case ends, unless SS_TEST_LEAVE=1 is set: then their
+ * paths are printed and they are kept for whoever debugs a failure.
+ *
+ * Every helper that can fail fails the test with ck_assert_msg, quoting the
+ * tail of the log of the daemon started last, so callers never check
+ * return values for errors.
+ *
+ * The environment comes from `make check` (AM_TESTS_ENVIRONMENT):
+ * SS_SOCKSERVD, SS_PLUGIN_DIR, SS_FIXTURE_DIR and SS_SRCDIR.
+ */
+#ifndef SS_TEST_HARNESS_H
+#define SS_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <check.h>
+
+/* How long any single wait (start, stop, run, receive) may take. */
+#define H_TIMEOUT_MS 10000
+
+/* The concurrency models, for tcase_add_loop_test(tc, t, 0, H_NMODELS). */
+#define H_NMODELS 3
+extern const char *const h_models[H_NMODELS];
+
+/* --- suite and files ------------------------------------------------------ */
+
+/* Adds the fixtures that create and remove the temporary directories. */
+void h_add_fixtures(TCase *tc);
+
+/*
+ * A test case of one test, run `loops` times with _i = 0 .. loops - 1
+ * (H_NMODELS: once per concurrency model), or once when loops is 0.
+ */
+struct h_case {
+	const char *name;
+	const TTest *test;
+	int loops;
+};
+
+/* Adds one test case per entry, each with h_add_fixtures. */
+void h_add_cases(Suite *suite, const struct h_case *cases, size_t n);
+
+/* Runs every test of the suite; returns the process exit status. */
+int h_run_suite(Suite *suite);
+
+/* The value of a variable set by `make check`; fails when it is unset. */
+const char *h_env(const char *name);
+
+/*
+ * A formatted path (or any short string) that stays valid until the test
+ * ends; "%s/x" with h_tmpdir() names a file in the temporary directory.
+ */
+const char *h_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *h_tmpdir(void);
+/* $SS_FIXTURE_DIR/NAME.so */
+const char *h_fixture(const char *name);
+
+/* Writes a formatted file into the temporary directory; returns its path. */
+const char *h_write_file(const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+int h_free_port(void);
+
+/* Whole file contents, NUL-terminated, truncated to cap - 1 bytes. */
+void h_read_file(const char *path, char *buf, size_t cap);
+
+/* Quotes bytes C-style ("a\nb") for failure messages; valid until 4 more calls. */
+const char *h_quote(const char *s, size_t n);
+
+/* True when `word` occurs in `text` not glued to letters, digits or '_'. */
+bool h_contains_word(const char *text, const char *word);
+
+long h_now_ms(void);
+void h_sleep_ms(long ms);
+
+/* --- the daemon ------------------------------------------------------------ */
+
+struct h_daemon {
+	pid_t pid;		/* 0 once it has been waited for */
+	const char *log;	/* its stdout and stderr */
+};
+
+/*
+ * Starts `$SS_SOCKSERVD -F -f CONF [EXTRA...]` with SOCKSERV_PLUGIN_DIR set
+ * to $SS_PLUGIN_DIR; `extra` is NULL or a NULL-terminated argument list.
+ */
+void h_daemon_start(struct h_daemon *d, const char *conf,
+    const char *const *extra);
+
+/* Waits until the daemon accepts a TCP connection on 127.0.0.1:port. */
+void h_daemon_wait_port(struct h_daemon *d, int port);
+
+void h_daemon_signal(struct h_daemon *d, int sig);
+
+/*
+ * Waits for the daemon to exit; returns its exit status, or 128 + the
+ * signal that killed it. Fails after H_TIMEOUT_MS, killing it.
+ */
+int h_daemon_wait_exit(struct h_daemon *d);
+
+/* h_daemon_signal, then h_daemon_wait_exit. */
+int h_daemon_stop(struct h_daemon *d, int sig);
+
+/* The last bytes of the daemon's log, for failure messages. */
+const char *h_daemon_log_tail(const struct h_daemon *d);
+
+bool h_log_contains(const struct h_daemon *d, const char *needle);
+
+/* --- running the daemon to completion (-t, -V, refusals) -------------------- */
+
+struct h_result {
+	int status;		/* exit status, or 128 + signal */
+	char output[16384];	/* stdout and stderr, NUL-terminated */
+};
+
+/*
+ * Runs `$SS_SOCKSERVD ARG...` (NULL-terminated) to completion, with
+ * SOCKSERV_PLUGIN_DIR set. Fails when it runs longer than H_TIMEOUT_MS.
+ */
+void h_run(struct h_result *r, ...) __attribute__((sentinel));
+
+/* --- TCP clients ------------------------------------------------------------- */
+
+/* Connects to 127.0.0.1:port, with send and receive timeouts of H_TIMEOUT_MS. */
+int h_connect(int port);
+
+/* Like h_connect, but returns -1 with errno set instead of failing. */
+int h_try_connect(int port);
+
+void h_send(int fd, const char *s);
+void h_shutdown_write(int fd);
+
+/* Reads until n bytes or end of input; returns the bytes read. */
+size_t h_recv_n(int fd, char *buf, size_t n);
+
+/* Reads until end of input, NUL-terminates; fails when cap is too small. */
+size_t h_recv_all(int fd, char *buf, size_t cap);
+
+/* Reads one line (with its '\n', unless input ended), NUL-terminated. */
+size_t h_recv_line(int fd, char *buf, size_t cap);
+
+/* Reads strlen(expected) bytes and fails unless they are exactly those. */
+void h_expect(int fd, const char *expected);
+
+/* Fails unless the peer has closed the connection with nothing more sent. */
+void h_expect_eof(int fd);
+
+#endif /* SS_TEST_HARNESS_H */
