@@ -177,8 +177,8 @@ daemon_stop(struct daemon *d, int sig)
 	double deadline = clock_now() + d->conf->shutdown_timeout;
 	size_t i;
 
-	log_notice("%s: stopping (in-flight requests have %gs to finish)",
-	    strsignal(sig), d->conf->shutdown_timeout);
+	log_notice("SIG%s: stopping (in-flight requests have %gs to finish)",
+	    sigabbrev_np(sig), d->conf->shutdown_timeout);
 	for (i = 0; i < d->nservers; i++)
 		server_stop(d->servers[i], deadline);
 }
@@ -196,8 +196,8 @@ daemon_signal(struct daemon *d, const struct signalfd_siginfo *si,
 		if (!*stopping)
 			daemon_stop(d, (int)si->ssi_signo);
 		else
-			log_notice("%s: already stopping",
-			    strsignal((int)si->ssi_signo));
+			log_notice("SIG%s: already stopping",
+			    sigabbrev_np((int)si->ssi_signo));
 		*stopping = true;
 		break;
 	case SIGHUP:

@@ -3,7 +3,6 @@
  * 1 runtime failure, 2 usage or configuration error) and the messages
  * that name the file, the line and the reason.
  */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -62,7 +61,7 @@ START_TEST(test_version)
 {
 	struct h_result r;
 
-	h_run(&r, "-V", NULL);
+	h_run(&r, "-V");
 	expect_status(&r, 0, "-V");
 	expect_output(&r, PACKAGE_VERSION, "-V");
 }
@@ -72,7 +71,7 @@ START_TEST(test_help)
 {
 	struct h_result r;
 
-	h_run(&r, "-h", NULL);
+	h_run(&r, "-h");
 	expect_status(&r, 0, "-h");
 	ck_assert_msg(strcasestr(r.output, "usage") != NULL &&
 	    strstr(r.output, "-f") != NULL, "-h: expected a usage text "
@@ -84,7 +83,7 @@ START_TEST(test_unknown_option)
 {
 	struct h_result r;
 
-	h_run(&r, "-Z", NULL);
+	h_run(&r, "-Z");
 	expect_status(&r, 2, "-Z");
 	ck_assert_msg(r.output[0] != '\0', "-Z: exit 2 without a word");
 }
@@ -95,7 +94,7 @@ START_TEST(test_missing_config)
 	const char *conf = h_path("%s/absent.conf", h_tmpdir());
 	struct h_result r;
 
-	h_run(&r, "-F", "-f", conf, NULL);
+	h_run(&r, "-F", "-f", conf);
 	expect_status(&r, 2, "missing config");
 	expect_output(&r, conf, "missing config");
 }
@@ -107,7 +106,7 @@ START_TEST(test_syntax_error)
 	    h_free_port());
 	struct h_result r;
 
-	h_run(&r, "-F", "-f", conf, NULL);
+	h_run(&r, "-F", "-f", conf);
 	expect_status(&r, 2, "syntax error");
 	expect_output(&r, h_path("%s:3:", conf), "syntax error");
 }
@@ -119,7 +118,7 @@ START_TEST(test_check_valid_config)
 	    "echo");
 	struct h_result r;
 
-	h_run(&r, "-t", "-f", conf, NULL);
+	h_run(&r, "-t", "-f", conf);
 	expect_status(&r, 0, "-t on a valid config");
 }
 END_TEST
@@ -130,7 +129,7 @@ START_TEST(test_check_reports_every_error)
 	    h_free_port(), h_free_port());
 	struct h_result r;
 
-	h_run(&r, "-t", "-f", conf, NULL);
+	h_run(&r, "-t", "-f", conf);
 	expect_status(&r, 2, "-t with two errors");
 	expect_output(&r, h_path("%s:5:", conf), "-t, bad concurrency");
 	expect_output(&r, h_path("%s:9:", conf), "-t, bad transport");
@@ -186,7 +185,7 @@ expect_refusal(const struct refusal *f, const char *mode, int status)
 	const char *what = h_path("%s, %s", f->name, mode);
 	struct h_result r;
 
-	h_run(&r, mode, "-f", conf, NULL);
+	h_run(&r, mode, "-f", conf);
 	expect_status(&r, status, what);
 	expect_output(&r, plugin, what);
 	ck_assert_msg(h_contains_word(r.output, f->reason), "%s: expected "
@@ -226,7 +225,7 @@ START_TEST(test_bind_in_use)
 	    "cannot hold a listening socket: %s", strerror(errno));
 	port = ntohs(sin.sin_port);
 	conf = h_write_file("busy.conf", echo_conf, port, "echo");
-	h_run(&r, "-F", "-f", conf, NULL);
+	h_run(&r, "-F", "-f", conf);
 	expect_status(&r, 1, "port in use");
 	expect_output(&r, h_path("127.0.0.1:%d", port), "port in use");
 	close(fd);

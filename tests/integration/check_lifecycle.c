@@ -4,7 +4,9 @@
  * tests/fixtures/lifecycle.c (reports every hook) and slow.c (keeps a
  * request in flight).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,14 +99,57 @@ exchange(struct servers *s, int port, const char *request, const char *reply)
 	close(fd);
 }
 
+static void
+expect_line(struct servers *s, int fd, const char *line)
+{
+	char buf[256];
+	size_t n = h_recv_line(fd, buf, sizeof(buf));
+
+	ck_assert_msg(strcmp(buf, line) == 0, "expected the line %s, "
+	    "received %s%s", h_quote(line, strlen(line)), h_quote(buf, n),
+	    h_daemon_log_tail(&s->d));
+}
+
+/* The "ip:port" the daemon sees for this client. */
+static const char *
+client_name(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	ck_assert_msg(getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
+	    "getsockname: %s", strerror(errno));
+	return h_path("127.0.0.1:%d", ntohs(sin.sin_port));
+}
+
+/*
+ * Step by step: setup answers before the client sends anything, handle
+ * answers each line as it comes, finish runs once the client is done.
+ * The log names the client (read after the stop, when it is complete).
+ */
 START_TEST(test_hooks_in_order)
 {
+	const char *client;
 	struct servers s;
+	int fd;
 
 	lifecycle_start(&s, h_models[_i]);
-	exchange(&s, s.lc, "one\ntwo\n",
-	    "setup\nhandle one\nhandle two\nfinish\n");
+	fd = h_connect(s.lc);
+	client = client_name(fd);
+	expect_line(&s, fd, "setup\n");
+	h_send(fd, "one\n");
+	expect_line(&s, fd, "handle one\n");
+	h_send(fd, "two\n");
+	expect_line(&s, fd, "handle two\n");
+	h_shutdown_write(fd);
+	expect_line(&s, fd, "finish\n");
+	h_expect_eof(fd);
+	close(fd);
+	exchange(&s, s.lc, "three\nfour\n",
+	    "setup\nhandle three\nhandle four\nfinish\n");
 	expect_clean_stop(&s.d, h_daemon_stop(&s.d, SIGTERM));
+	ck_assert_msg(h_log_contains(&s.d, client), "no log line names the "
+	    "client %s%s", client, h_daemon_log_tail(&s.d));
 }
 END_TEST
 
@@ -149,12 +194,26 @@ START_TEST(test_verify_request_refuses)
 }
 END_TEST
 
+/* A stopping daemon refuses new clients rather than queueing them. */
+static void
+expect_refused(struct h_daemon *d, int port, const char *when)
+{
+	int fd = h_try_connect(port);
+
+	ck_assert_msg(fd < 0 && errno == ECONNREFUSED, "connect after "
+	    "SIGTERM, %s: expected ECONNREFUSED, got %s%s", when,
+	    fd >= 0 ? "a connection" : strerror(errno), h_daemon_log_tail(d));
+}
+
 /*
- * SIGTERM while a request sleeps: it completes, the listener is closed
- * at once (a new client is refused, not queued), and the daemon exits 0.
+ * SIGTERM while a request sleeps: it completes, new clients are refused
+ * and the daemon exits 0. Where requests run beside the accept loop (all
+ * but sync), the listener must be closed at once, even while the request
+ * is still in flight: a forked child must not keep it open either.
  */
 START_TEST(test_sigterm_lets_request_finish)
 {
+	bool beside_loop = strcmp(h_models[_i], "sync") != 0;
 	struct h_daemon d;
 	char buf[64];
 	int port, fd;
@@ -166,15 +225,16 @@ START_TEST(test_sigterm_lets_request_finish)
 	h_shutdown_write(fd);
 	h_sleep_ms(300);
 	h_daemon_signal(&d, SIGTERM);
+	if (beside_loop) {
+		h_sleep_ms(300);
+		expect_refused(&d, port, "request in flight");
+	}
 	n = h_recv_all(fd, buf, sizeof(buf));
 	ck_assert_msg(strcmp(buf, "slow\n") == 0, "in-flight request: "
 	    "expected \"slow\\n\", received %s%s", h_quote(buf, n),
 	    h_daemon_log_tail(&d));
 	close(fd);
-	fd = h_try_connect(port);
-	ck_assert_msg(fd < 0 && errno == ECONNREFUSED, "connect after "
-	    "SIGTERM: expected ECONNREFUSED, got %s%s",
-	    fd >= 0 ? "a connection" : strerror(errno), h_daemon_log_tail(&d));
+	expect_refused(&d, port, "reply received");
 	expect_clean_stop(&d, h_daemon_wait_exit(&d));
 }
 END_TEST

@@ -3,7 +3,6 @@
  * byte for byte, under each concurrency model, found through
  * SOCKSERV_PLUGIN_DIR as `make run` finds them.
  */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +26,8 @@ static const char plugins_conf[] =
     "    handler = \"timestamp\"; concurrency = \"%1$s\"; max_children = 64;\n"
     "    options = { format = \"%%Y\"; utc = true; }; },\n"
     "  { name = \"ctime\"; transport = \"tcp\"; listen = \"127.0.0.1:%5$d\";\n"
-    "    handler = \"timestamp\"; concurrency = \"%1$s\"; max_children = 64; }\n"
+    "    handler = \"timestamp\"; concurrency = \"%1$s\";\n"
+    "    max_children = 64; }\n"
     ");\n";
 
 struct servers {
@@ -150,7 +150,7 @@ utc_year(void)
 
 START_TEST(test_timestamp_format_utc)
 {
-	char reply[64], before[16], after[16];
+	char reply[64], before[32], after[32];
 	struct servers s;
 	size_t n;
 

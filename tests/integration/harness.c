@@ -9,7 +9,6 @@
  * and the temporary directories live under one directory per test case
  * that the check runner process (an unchecked fixture) removes at the end.
  */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +45,7 @@ static pid_t daemons[MAX_DAEMONS];	/* started and not yet waited for */
 static const struct h_daemon *last_daemon;
 static int nspawned;
 
-/* --- time, strings, files --------------------------------------------------- */
+/* --- time, strings, files ------------------------------------------------ */
 
 long
 h_now_ms(void)
@@ -216,119 +215,7 @@ h_contains_word(const char *text, const char *word)
 	return false;
 }
 
-/* --- temporary directories -------------------------------------------------- */
-
-static bool
-leave_files(void)
-{
-	const char *v = getenv("SS_TEST_LEAVE");
-
-	return v != NULL && strcmp(v, "1") == 0;
-}
-
-static int
-remove_entry(const char *path, const struct stat *st, int type,
-    struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	if (remove(path) < 0 && errno != ENOENT)
-		fprintf(stderr, "harness: cannot remove %s: %s\n", path,
-		    strerror(errno));
-	return 0;
-}
-
-static void
-remove_tree(const char *dir)
-{
-	if (leave_files()) {
-		fprintf(stderr, "harness: SS_TEST_LEAVE=1, kept %s\n", dir);
-		return;
-	}
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Unchecked: runs in the check runner, whose teardown survives any test. */
-static void
-case_setup(void)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(case_dir, sizeof(case_dir), "%s/sockserv-%s-XXXXXX",
-	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp",
-	    program_invocation_short_name);
-	ck_assert_msg(mkdtemp(case_dir) != NULL, "mkdtemp %s: %s", case_dir,
-	    strerror(errno));
-}
-
-static void
-case_teardown(void)
-{
-	if (case_dir[0] != '\0')
-		remove_tree(case_dir);
-	case_dir[0] = '\0';
-}
-
-static void
-test_setup(void)
-{
-	snprintf(test_dir, sizeof(test_dir), "%s/test-XXXXXX", case_dir);
-	ck_assert_msg(mkdtemp(test_dir) != NULL, "mkdtemp %s: %s", test_dir,
-	    strerror(errno));
-	npaths = 0;
-	nspawned = 0;
-	last_daemon = NULL;
-}
-
-static void kill_daemons(void);
-
-static void
-test_teardown(void)
-{
-	kill_daemons();
-	remove_tree(test_dir);
-	test_dir[0] = '\0';
-}
-
-void
-h_add_fixtures(TCase *tc)
-{
-	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-	tcase_add_checked_fixture(tc, test_setup, test_teardown);
-}
-
-void
-h_add_cases(Suite *suite, const struct h_case *cases, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-
-		h_add_fixtures(tc);
-		if (cases[i].loops > 0)
-			tcase_add_loop_test(tc, cases[i].test, 0,
-			    cases[i].loops);
-		else
-			tcase_add_test(tc, cases[i].test);
-		suite_add_tcase(suite, tc);
-	}
-}
-
-int
-h_run_suite(Suite *suite)
-{
-	SRunner *sr = srunner_create(suite);
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
-
-/* --- child processes ----------------------------------------------------------- */
+/* --- child processes ----------------------------------------------------- */
 
 static void
 register_pid(pid_t pid)
@@ -355,7 +242,10 @@ unregister_pid(pid_t pid)
 			daemons[i] = 0;
 }
 
-/* Kills the daemon and whatever it forked (it leads its own group). */
+/*
+ * Kills the daemons still running and whatever they forked (each leads
+ * its own process group, which its unreaped pid keeps reserved).
+ */
 static void
 kill_daemons(void)
 {
@@ -423,7 +313,7 @@ spawn(const char *const argv[], const char *out)
 	return pid;
 }
 
-/* argv[0] = $SS_SOCKSERVD, then `first` and the rest up to NULL. */
+/* argv[0] = $SS_SOCKSERVD, then `head` and `tail`, each up to NULL. */
 static void
 build_argv(const char *argv[MAX_ARGS], const char *const *head,
     const char *const *tail)
@@ -464,9 +354,12 @@ reap(struct h_daemon *d, bool block, int *code_r)
 	    strerror(errno));
 	if (r == 0)
 		return false;
+	/*
+	 * Whatever it forked is left alone: stopping its children is the
+	 * daemon's job, which tests check. Once reaped, its group id may be
+	 * reused, so it is not ours to signal any more.
+	 */
 	unregister_pid(d->pid);
-	/* Whatever it forked goes with it. */
-	kill(-d->pid, SIGKILL);
 	d->pid = 0;
 	*code_r = exit_code(status);
 	return true;
@@ -481,7 +374,122 @@ kill_and_reap(struct h_daemon *d)
 	reap(d, true, &code);
 }
 
-/* --- the daemon ---------------------------------------------------------------- */
+/* --- temporary directories ----------------------------------------------- */
+
+static bool
+leave_files(void)
+{
+	const char *v = getenv("SS_TEST_LEAVE");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	if (remove(path) < 0 && errno != ENOENT)
+		fprintf(stderr, "harness: cannot remove %s: %s\n", path,
+		    strerror(errno));
+	return 0;
+}
+
+static void
+remove_tree(const char *dir)
+{
+	if (leave_files()) {
+		fprintf(stderr, "harness: SS_TEST_LEAVE=1, kept %s\n", dir);
+		return;
+	}
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Unchecked: runs in the check runner, whose teardown survives any test. */
+static void
+case_setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	n = snprintf(case_dir, sizeof(case_dir), "%s/sockserv-%s-XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp",
+	    program_invocation_short_name);
+	ck_assert_msg(n > 0 && (size_t)n < sizeof(case_dir) &&
+	    mkdtemp(case_dir) != NULL, "mkdtemp %s: %s", case_dir,
+	    strerror(errno));
+}
+
+static void
+case_teardown(void)
+{
+	if (case_dir[0] != '\0')
+		remove_tree(case_dir);
+	case_dir[0] = '\0';
+}
+
+static void
+test_setup(void)
+{
+	int n;
+
+	n = snprintf(test_dir, sizeof(test_dir), "%s/test-XXXXXX", case_dir);
+	ck_assert_msg(n > 0 && (size_t)n < sizeof(test_dir) &&
+	    mkdtemp(test_dir) != NULL, "mkdtemp %s: %s", test_dir,
+	    strerror(errno));
+	npaths = 0;
+	nspawned = 0;
+	last_daemon = NULL;
+}
+
+static void
+test_teardown(void)
+{
+	kill_daemons();
+	remove_tree(test_dir);
+	test_dir[0] = '\0';
+}
+
+void
+h_add_fixtures(TCase *tc)
+{
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
+	tcase_add_checked_fixture(tc, test_setup, test_teardown);
+}
+
+void
+h_add_cases(Suite *suite, const struct h_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+
+		h_add_fixtures(tc);
+		if (cases[i].loops > 0)
+			tcase_add_loop_test(tc, cases[i].test, 0,
+			    cases[i].loops);
+		else
+			tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(suite, tc);
+	}
+}
+
+int
+h_run_suite(Suite *suite)
+{
+	SRunner *sr = srunner_create(suite);
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* --- the daemon ---------------------------------------------------------- */
 
 const char *
 h_daemon_log_tail(const struct h_daemon *d)
@@ -574,19 +582,11 @@ h_daemon_stop(struct h_daemon *d, int sig)
 }
 
 void
-h_run(struct h_result *r, ...)
+h_run_argv(struct h_result *r, const char *const *args)
 {
-	const char *args[MAX_ARGS];
 	const char *argv[MAX_ARGS];
 	struct h_daemon d;
-	size_t n = 0;
-	va_list ap;
 
-	va_start(ap, r);
-	while ((args[n] = va_arg(ap, const char *)) != NULL) {
-		ck_assert_msg(++n < MAX_ARGS, "harness: too many arguments");
-	}
-	va_end(ap);
 	build_argv(argv, args, NULL);
 	d.log = h_path("%s/run-%d.out", h_tmpdir(), ++nspawned);
 	d.pid = spawn(argv, d.log);
@@ -594,7 +594,7 @@ h_run(struct h_result *r, ...)
 	h_read_file(d.log, r->output, sizeof(r->output));
 }
 
-/* --- TCP clients --------------------------------------------------------------- */
+/* --- TCP clients --------------------------------------------------------- */
 
 int
 h_free_port(void)

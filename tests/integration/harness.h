@@ -18,6 +18,7 @@
 #ifndef SS_TEST_HARNESS_H
 #define SS_TEST_HARNESS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -30,7 +31,7 @@
 #define H_NMODELS 3
 extern const char *const h_models[H_NMODELS];
 
-/* --- suite and files ------------------------------------------------------ */
+/* --- suite and files ----------------------------------------------------- */
 
 /* Adds the fixtures that create and remove the temporary directories. */
 void h_add_fixtures(TCase *tc);
@@ -73,7 +74,10 @@ int h_free_port(void);
 /* Whole file contents, NUL-terminated, truncated to cap - 1 bytes. */
 void h_read_file(const char *path, char *buf, size_t cap);
 
-/* Quotes bytes C-style ("a\nb") for failure messages; valid until 4 more calls. */
+/*
+ * Quotes bytes C-style ("a\nb") for failure messages; the result stays
+ * valid until four more calls.
+ */
 const char *h_quote(const char *s, size_t n);
 
 /* True when `word` occurs in `text` not glued to letters, digits or '_'. */
@@ -82,7 +86,7 @@ bool h_contains_word(const char *text, const char *word);
 long h_now_ms(void);
 void h_sleep_ms(long ms);
 
-/* --- the daemon ------------------------------------------------------------ */
+/* --- the daemon ---------------------------------------------------------- */
 
 struct h_daemon {
 	pid_t pid;		/* 0 once it has been waited for */
@@ -115,7 +119,7 @@ const char *h_daemon_log_tail(const struct h_daemon *d);
 
 bool h_log_contains(const struct h_daemon *d, const char *needle);
 
-/* --- running the daemon to completion (-t, -V, refusals) -------------------- */
+/* --- running the daemon to completion (-t, -V, refusals) ----------------- */
 
 struct h_result {
 	int status;		/* exit status, or 128 + signal */
@@ -123,14 +127,17 @@ struct h_result {
 };
 
 /*
- * Runs `$SS_SOCKSERVD ARG...` (NULL-terminated) to completion, with
- * SOCKSERV_PLUGIN_DIR set. Fails when it runs longer than H_TIMEOUT_MS.
+ * Runs `$SS_SOCKSERVD ARGS...` to completion, with SOCKSERV_PLUGIN_DIR
+ * set; `args` ends with NULL. Fails when it runs longer than H_TIMEOUT_MS.
+ * h_run(&r, "-t", "-f", conf) supplies the NULL.
  */
-void h_run(struct h_result *r, ...) __attribute__((sentinel));
+void h_run_argv(struct h_result *r, const char *const *args);
+#define h_run(r, ...) \
+	h_run_argv((r), (const char *const[]){ __VA_ARGS__, NULL })
 
-/* --- TCP clients ------------------------------------------------------------- */
+/* --- TCP clients --------------------------------------------------------- */
 
-/* Connects to 127.0.0.1:port, with send and receive timeouts of H_TIMEOUT_MS. */
+/* Connects to 127.0.0.1:port; send and recv time out after H_TIMEOUT_MS. */
 int h_connect(int port);
 
 /* Like h_connect, but returns -1 with errno set instead of failing. */
