@@ -596,8 +596,8 @@ h_run_argv(struct h_result *r, const char *const *args)
 
 /* --- TCP clients --------------------------------------------------------- */
 
-int
-h_free_port(void)
+static int
+h_pick_port(void)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
@@ -611,6 +611,30 @@ h_free_port(void)
 	    "cannot pick a free port: %s", strerror(errno));
 	close(fd);
 	return ntohs(sin.sin_port);
+}
+
+/*
+ * The kernel may hand out a port again as soon as it is closed, so the
+ * ports given to one test are remembered and never repeated.
+ */
+int
+h_free_port(void)
+{
+	static int given[64];
+	static size_t ngiven;
+	size_t i;
+	int port;
+
+	for (;;) {
+		port = h_pick_port();
+		for (i = 0; i < ngiven && given[i] != port; i++)
+			;
+		if (i == ngiven)
+			break;
+	}
+	if (ngiven < sizeof(given) / sizeof(given[0]))
+		given[ngiven++] = port;
+	return port;
 }
 
 int
