@@ -166,11 +166,20 @@ server_has_room(struct ss_server *srv)
 	return room;
 }
 
+/*
+ * After an accept error (EMFILE, ENFILE, ENOBUFS...) the listener rests
+ * for SERVER_ACCEPT_BACKOFF instead of spinning on a socket that stays
+ * readable; the error is logged once until an accept succeeds again.
+ */
+struct backoff {
+	double retry_at;	/* 0: not resting */
+	bool failing;
+};
+
 /* Accepts and dispatches pending connections; returns how many. */
 static int
-server_accept(struct ss_server *srv, double *backoff_until)
+server_accept(struct ss_server *srv, struct backoff *b)
 {
-	static const double never = 0;
 	int n, r;
 
 	for (n = 0; n < SERVER_ACCEPT_BATCH && server_has_room(srv); n++) {
@@ -189,26 +198,29 @@ server_accept(struct ss_server *srv, double *backoff_until)
 		}
 		request_free(req);
 		if (r < 0 && !atomic_load(&srv->stopping)) {
-			/* Logged once per burst: the backoff spaces retries. */
-			if (*backoff_until == never)
-				log_errno(LOG_ERR, "server %s: accept",
-				    srv->name);
-			*backoff_until = clock_now() + SERVER_ACCEPT_BACKOFF;
+			if (!b->failing)
+				log_errno(LOG_ERR, "server %s: accept (retrying "
+				    "every %gs)", srv->name,
+				    SERVER_ACCEPT_BACKOFF);
+			b->failing = true;
+			b->retry_at = clock_now() + SERVER_ACCEPT_BACKOFF;
 			return n;
 		}
 		break;
 	}
-	if (n > 0)
-		*backoff_until = never;
+	if (n > 0 && b->failing) {
+		log_notice("server %s: accepting again", srv->name);
+		b->failing = false;
+	}
 	return n;
 }
 
 /* When the loop must next wake up by itself (0: never). */
 static double
 server_next_wakeup(struct ss_server *srv, double last_request,
-    double backoff_until)
+    double retry_at)
 {
-	double next = backoff_until;
+	double next = retry_at;
 
 	if (srv->handler->service_actions != NULL) {
 		double t = clock_now() + SERVER_SERVICE_INTERVAL;
@@ -229,21 +241,23 @@ static void
 server_serve(struct ss_server *srv)
 {
 	const struct ss_handler *h = srv->handler;
-	double last_request = clock_now(), backoff_until = 0;
+	double last_request = clock_now();
+	struct backoff backoff = { 0, false };
 	struct pollfd pfd[3];
 	eventfd_t count;
 
 	while (!atomic_load(&srv->stopping)) {
 		bool listening = server_has_room(srv) &&
-		    clock_now() >= backoff_until;
+		    clock_now() >= backoff.retry_at;
 		double now;
+		int served;
 
 		pfd[0] = (struct pollfd){ .fd = srv->stop_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = srv->wake_fd, .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = listening ? srv->listen_fd : -1,
 		    .events = POLLIN };
 		if (poll(pfd, 3, clock_poll_ms(server_next_wakeup(srv,
-		    last_request, backoff_until))) < 0 && errno != EINTR) {
+		    last_request, backoff.retry_at))) < 0 && errno != EINTR) {
 			log_errno(LOG_ERR, "server %s: poll", srv->name);
 			break;
 		}
@@ -252,19 +266,21 @@ server_serve(struct ss_server *srv)
 			if (srv->concurrency->reap != NULL)
 				srv->concurrency->reap(srv);
 		}
-		if (backoff_until != 0 && clock_now() >= backoff_until)
-			backoff_until = 0;
-		if ((pfd[2].revents & POLLIN) &&
-		    server_accept(srv, &backoff_until) > 0)
-			last_request = clock_now();
+		if (backoff.retry_at != 0 && clock_now() >= backoff.retry_at)
+			backoff.retry_at = 0;
+		served = (pfd[2].revents & POLLIN) ?
+		    server_accept(srv, &backoff) : 0;
 		now = clock_now();
+		if (served > 0)
+			last_request = now;
 		if (srv->conf->timeout > 0 &&
 		    now - last_request >= srv->conf->timeout) {
 			if (h->handle_timeout != NULL)
 				h->handle_timeout(srv);
 			last_request = now;
 		}
-		if (h->service_actions != NULL)
+		/* After a dispatch it already ran, once per request. */
+		if (served == 0 && h->service_actions != NULL)
 			h->service_actions(srv);
 	}
 }

@@ -670,6 +670,30 @@ h_connect(int port)
 	return fd;
 }
 
+int
+h_connect6(int port)
+{
+	struct timeval tv = { H_TIMEOUT_MS / 1000, 0 };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	int fd, saved;
+
+	sin6.sin6_addr = in6addr_loopback;
+	sin6.sin6_port = htons((unsigned short)port);
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0)) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		fd = -1;
+	}
+	ck_assert_msg(fd >= 0, "connect [::1]:%d: %s%s", port,
+	    strerror(errno), h_daemon_log_tail(last_daemon));
+	return fd;
+}
+
 void
 h_send(int fd, const char *s)
 {

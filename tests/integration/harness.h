@@ -143,6 +143,9 @@ int h_connect(int port);
 /* Like h_connect, but returns -1 with errno set instead of failing. */
 int h_try_connect(int port);
 
+/* Like h_connect, to [::1]:port. */
+int h_connect6(int port);
+
 void h_send(int fd, const char *s);
 void h_shutdown_write(int fd);
 
