@@ -5,19 +5,25 @@
 
 #include "concurrency.h"
 
-static const struct concurrency_ops *const models[] = {
-	&concurrency_sync_ops,
-	&concurrency_threading_ops,
-	&concurrency_forking_ops,
+static const struct {
+	const char *name;
+	const struct concurrency_ops *per_request;
+	const struct concurrency_ops *pool;	/* NULL: workers must be 0 */
+} models[] = {
+	{ "sync", &concurrency_sync_ops, NULL },
+	{ "threading", &concurrency_threading_ops,
+	    &concurrency_thread_pool_ops },
+	{ "forking", &concurrency_forking_ops, &concurrency_prefork_ops },
 };
 
 const struct concurrency_ops *
-concurrency_find(const char *name)
+concurrency_find(const char *name, int workers)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(models) / sizeof(models[0]); i++)
-		if (strcmp(models[i]->name, name) == 0)
-			return models[i];
+		if (strcmp(models[i].name, name) == 0)
+			return workers > 0 ? models[i].pool :
+			    models[i].per_request;
 	return NULL;
 }

@@ -1,9 +1,12 @@
 /*
- * concurrency_forking.c - a new process per request (ForkingMixIn).
+ * concurrency_forking.c - a new process per request (ForkingMixIn), or a
+ * pool of `workers` processes forked once that accept by themselves, the
+ * way Apache's prefork does (workers > 0).
  *
- * Only the server's own thread forks, reaps and kills, so the table of
- * children needs no lock. Children are reaped by pid when the main thread
- * forwards SIGCHLD as a wake-up; the accept loop never blocks on them.
+ * Only the server's own thread forks, reaps and kills (the pool's first
+ * workers are forked before it starts), so the table of children needs
+ * no lock. Children are reaped by pid when the main thread forwards
+ * SIGCHLD as a wake-up; the accept loop never blocks on them.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,6 +26,7 @@
 #include "log.h"
 #include "request.h"
 #include "server.h"
+#include "transport.h"
 
 struct forking {
 	pid_t *pids;
@@ -49,83 +53,110 @@ forking_state(struct ss_server *srv)
 	return f;
 }
 
-static void
-forking_child(struct ss_server *srv, struct ss_request *req)
-{
-	daemon_after_fork(srv->daemon);
-	/* The parent enforces the stop deadline by killing the child. */
-	req->cancel_fd = -1;
-	lifecycle_run(req);
-	request_free(req);
-	fflush(NULL);
-	_exit(0);
-}
-
-static int
-forking_dispatch(struct ss_server *srv, struct ss_request *req)
+/*
+ * Forks; in the child runs `body` and exits. Returns the child's pid in
+ * the parent, or -1 after logging.
+ */
+static pid_t
+forking_spawn(struct ss_server *srv, bool keep_listener,
+    void (*body)(struct ss_server *, struct ss_request *),
+    struct ss_request *req)
 {
 	struct forking *f = forking_state(srv);
 	pid_t pid;
 
 	if (f == NULL) {
 		log_error("server %s: out of memory", srv->name);
-		goto fail;
+		return -1;
 	}
 	pid = fork();
 	if (pid < 0) {
-		log_errno(LOG_ERR, "server %s: cannot fork for %s", srv->name,
-		    req->name);
-		goto fail;
+		log_errno(LOG_ERR, "server %s: cannot fork", srv->name);
+		return -1;
 	}
-	if (pid == 0)
-		forking_child(srv, req);
+	if (pid == 0) {
+		daemon_after_fork(srv->daemon, srv, keep_listener);
+		body(srv, req);
+		fflush(NULL);
+		_exit(0);
+	}
 	f->pids[f->n++] = pid;
-	request_free(req);
-	return 0;
-fail:
-	request_free(req);
-	server_request_end(srv);
-	return -1;
+	return pid;
 }
 
 static void
-forking_report(struct ss_server *srv, pid_t pid, int status)
+forking_serve_one(struct ss_server *srv, struct ss_request *req)
+{
+	(void)srv;
+	/* Made in the parent; here the parent's signal is the deadline. */
+	req->cancel_fd = -1;
+	lifecycle_run(req);
+	request_free(req);
+}
+
+static int
+forking_dispatch(struct ss_server *srv, struct ss_request *req)
+{
+	/* A datagram's reply leaves through the server's socket. */
+	pid_t pid = forking_spawn(srv, !srv->transport->stream,
+	    forking_serve_one, req);
+
+	request_free(req);
+	if (pid < 0) {
+		server_request_end(srv);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+forking_report(struct ss_server *srv, const char *what, pid_t pid,
+    int status)
 {
 	if (WIFSIGNALED(status))
-		log_warning("server %s: child %ld killed by signal %d (%s)",
-		    srv->name, (long)pid, WTERMSIG(status),
+		log_warning("server %s: %s %ld killed by signal %d (%s)",
+		    srv->name, what, (long)pid, WTERMSIG(status),
 		    strsignal(WTERMSIG(status)));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		log_warning("server %s: child %ld exited with status %d",
-		    srv->name, (long)pid, WEXITSTATUS(status));
+		log_warning("server %s: %s %ld exited with status %d",
+		    srv->name, what, (long)pid, WEXITSTATUS(status));
+}
+
+/* Reaps the children that ended; returns how many. */
+static unsigned
+forking_collect(struct ss_server *srv, const char *what)
+{
+	struct forking *f = srv->model;
+	unsigned i = 0, reaped = 0;
+	int status;
+
+	while (f != NULL && i < f->n) {
+		if (waitpid(f->pids[i], &status, WNOHANG) == f->pids[i]) {
+			forking_report(srv, what, f->pids[i], status);
+			f->pids[i] = f->pids[--f->n];
+			server_request_end(srv);
+			reaped++;
+		} else {
+			i++;
+		}
+	}
+	return reaped;
 }
 
 static void
 forking_reap(struct ss_server *srv)
 {
-	struct forking *f = srv->model;
-	unsigned i = 0;
-	int status;
-
-	while (f != NULL && i < f->n) {
-		if (waitpid(f->pids[i], &status, WNOHANG) == f->pids[i]) {
-			forking_report(srv, f->pids[i], status);
-			f->pids[i] = f->pids[--f->n];
-			server_request_end(srv);
-		} else {
-			i++;
-		}
-	}
+	forking_collect(srv, "child");
 }
 
 static unsigned
-forking_drain(struct ss_server *srv, double deadline)
+forking_wait(struct ss_server *srv, double deadline, const char *what)
 {
 	struct forking *f = srv->model;
 	struct pollfd pfd = { .fd = srv->wake_fd, .events = POLLIN };
 	eventfd_t count;
 
-	forking_reap(srv);
+	forking_collect(srv, what);
 	while (f != NULL && f->n > 0) {
 		int n = poll(&pfd, 1, clock_poll_ms(deadline));
 
@@ -133,9 +164,15 @@ forking_drain(struct ss_server *srv, double deadline)
 			break;
 		if (n > 0)
 			(void)eventfd_read(srv->wake_fd, &count);
-		forking_reap(srv);
+		forking_collect(srv, what);
 	}
 	return f != NULL ? f->n : 0;
+}
+
+static unsigned
+forking_drain(struct ss_server *srv, double deadline)
+{
+	return forking_wait(srv, deadline, "child");
 }
 
 static void
@@ -156,7 +193,7 @@ forking_abort(struct ss_server *srv)
 	int status;
 
 	forking_signal_all(srv, SIGTERM);
-	if (forking_drain(srv, clock_now() + 1.0) == 0)
+	if (forking_wait(srv, clock_now() + 1.0, "child") == 0)
 		return;
 	forking_signal_all(srv, SIGKILL);
 	while (f->n > 0) {
@@ -183,6 +220,68 @@ const struct concurrency_ops concurrency_forking_ops = {
 	.dispatch = forking_dispatch,
 	.reap = forking_reap,
 	.drain = forking_drain,
+	.abort = forking_abort,
+	.release = forking_release,
+};
+
+/* --- the pool ------------------------------------------------------------ */
+
+static void
+prefork_work(struct ss_server *srv, struct ss_request *req)
+{
+	(void)req;
+	server_work(srv);
+}
+
+/* A pool worker counts as in flight for as long as it lives. */
+static int
+prefork_spawn(struct ss_server *srv)
+{
+	server_request_begin(srv);
+	if (forking_spawn(srv, true, prefork_work, NULL) < 0) {
+		server_request_end(srv);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+prefork_start(struct ss_server *srv)
+{
+	int i;
+
+	for (i = 0; i < srv->conf->workers; i++)
+		if (prefork_spawn(srv) < 0)
+			return -1;
+	return 0;
+}
+
+/* A worker that died is replaced until the server stops. */
+static void
+prefork_reap(struct ss_server *srv)
+{
+	unsigned died = forking_collect(srv, "worker");
+
+	if (died > 0 && !atomic_load(&srv->stopping)) {
+		log_notice("server %s: replacing %u worker(s)", srv->name,
+		    died);
+		while (died-- > 0)
+			(void)prefork_spawn(srv);
+	}
+}
+
+static unsigned
+prefork_drain(struct ss_server *srv, double deadline)
+{
+	return forking_wait(srv, deadline, "worker");
+}
+
+/* Workers leave on the stop descriptor after their current request. */
+const struct concurrency_ops concurrency_prefork_ops = {
+	.name = "forking",
+	.start = prefork_start,
+	.reap = prefork_reap,
+	.drain = prefork_drain,
 	.abort = forking_abort,
 	.release = forking_release,
 };

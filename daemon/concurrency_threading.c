@@ -1,5 +1,6 @@
 /*
- * concurrency_threading.c - a new thread per request (ThreadingMixIn).
+ * concurrency_threading.c - a new thread per request (ThreadingMixIn), or
+ * a pool of `workers` threads started once (workers > 0).
  *
  * Threads are detached and counted, not joined: a finished thread is
  * forgotten at once, so nothing grows with the number of requests served.
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "concurrency.h"
+#include "conf.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "request.h"
@@ -28,7 +30,7 @@ threading_run(void *arg)
 }
 
 static int
-threading_dispatch(struct ss_server *srv, struct ss_request *req)
+threading_spawn(void *(*run)(void *), void *arg)
 {
 	pthread_attr_t attr;
 	pthread_t thread;
@@ -36,8 +38,16 @@ threading_dispatch(struct ss_server *srv, struct ss_request *req)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&thread, &attr, threading_run, req);
+	err = pthread_create(&thread, &attr, run, arg);
 	pthread_attr_destroy(&attr);
+	return err;
+}
+
+static int
+threading_dispatch(struct ss_server *srv, struct ss_request *req)
+{
+	int err = threading_spawn(threading_run, req);
+
 	if (err == 0)
 		return 0;
 	log_error("server %s: cannot start a thread for %s: %s", srv->name,
@@ -45,6 +55,36 @@ threading_dispatch(struct ss_server *srv, struct ss_request *req)
 	request_free(req);
 	server_request_end(srv);
 	return -1;
+}
+
+/* A pool thread counts as in flight for as long as it lives. */
+static void *
+thread_pool_run(void *arg)
+{
+	struct ss_server *srv = arg;
+
+	server_work(srv);
+	server_request_end(srv);
+	return NULL;
+}
+
+static int
+thread_pool_start(struct ss_server *srv)
+{
+	int i, err;
+
+	for (i = 0; i < srv->conf->workers; i++) {
+		server_request_begin(srv);
+		err = threading_spawn(thread_pool_run, srv);
+		if (err != 0) {
+			server_request_end(srv);
+			log_error("server %s: cannot start worker thread %d of "
+			    "%d: %s", srv->name, i + 1, srv->conf->workers,
+			    strerror(err));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static unsigned
@@ -72,5 +112,12 @@ threading_drain(struct ss_server *srv, double deadline)
 const struct concurrency_ops concurrency_threading_ops = {
 	.name = "threading",
 	.dispatch = threading_dispatch,
+	.drain = threading_drain,
+};
+
+/* Pool threads leave on the stop descriptor, after their request. */
+const struct concurrency_ops concurrency_thread_pool_ops = {
+	.name = "threading",
+	.start = thread_pool_start,
 	.drain = threading_drain,
 };

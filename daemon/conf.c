@@ -4,6 +4,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,7 +59,9 @@ static const struct conf_key server_keys[] = {
 	{ "allow_reuse_address", K_BOOL,   SRV(allow_reuse_address), 0, 0 },
 	{ "allow_reuse_port",	K_BOOL,    SRV(allow_reuse_port), 0, 0 },
 	{ "block_on_close",	K_BOOL,    SRV(block_on_close), 0, 0 },
-	{ "socket_mode",	K_PENDING, 0, 0, 0 },
+	{ "socket_mode",	K_STRING,  SRV(socket_mode_text), 0, 0 },
+	{ "socket_owner",	K_STRING,  SRV(socket_owner), 0, 0 },
+	{ "socket_group",	K_STRING,  SRV(socket_group), 0, 0 },
 	{ "access",		K_PENDING, 0, 0, 0 },
 	{ "max_per_source",	K_PENDING, 0, 0, 0 },
 	{ NULL, K_PENDING, 0, 0, 0 }
@@ -276,6 +280,9 @@ conf_server_defaults(struct conf_server *srv, int line)
 	srv->tcp_nodelay = true;
 	srv->allow_reuse_address = true;
 	srv->block_on_close = true;
+	srv->socket_mode = 0660;
+	srv->socket_uid = (uid_t)-1;
+	srv->socket_gid = (gid_t)-1;
 	srv->line = line;
 }
 
@@ -317,18 +324,109 @@ conf_server_transport(struct conf *conf, struct conf_server *srv,
 		    srv->transport_name);
 		return;
 	}
-	if (!srv->transport->supported) {
-		conf_error(conf, member_line(group, "transport"), "transport "
-		    "'%s' is not supported by this version of sockservd "
-		    "(expected tcp)", srv->transport_name);
-		srv->transport = NULL;
-		return;
-	}
 	if (srv->listen != NULL &&
 	    srv->transport->parse_listen(srv, &error) < 0) {
 		conf_error(conf, member_line(group, "listen"), "bad listen "
 		    "address '%s' (%s)", srv->listen, error);
 		srv->addrlen = 0;
+	}
+}
+
+static void
+conf_server_model(struct conf *conf, struct conf_server *srv,
+    const config_setting_t *group)
+{
+	int line = member_line(group, "workers");
+
+	srv->concurrency = concurrency_find(srv->concurrency_name,
+	    srv->workers);
+	if (concurrency_find(srv->concurrency_name, 0) == NULL)
+		conf_error(conf, member_line(group, "concurrency"), "unknown "
+		    "concurrency '%s' (expected sync, threading or forking)",
+		    srv->concurrency_name);
+	else if (srv->concurrency == NULL)
+		conf_error(conf, line, "workers needs concurrency \"threading\" "
+		    "or \"forking\" (expected workers = 0 with \"%s\")",
+		    srv->concurrency_name);
+	else if (srv->workers > srv->max_children)
+		conf_error(conf, line, "workers (%d) exceeds max_children (%d) "
+		    "(expected at most max_children)", srv->workers,
+		    srv->max_children);
+}
+
+static int
+conf_id(const char *text, bool user, unsigned *id_r)
+{
+	char buf[4096], *end;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (*text != '\0' && *end == '\0' && errno == 0 && v < (unsigned)-1) {
+		*id_r = (unsigned)v;
+		return 0;
+	}
+	if (user && getpwnam_r(text, &pw, buf, sizeof(buf), &pwp) == 0 &&
+	    pwp != NULL) {
+		*id_r = pwp->pw_uid;
+		return 0;
+	}
+	if (!user && getgrnam_r(text, &gr, buf, sizeof(buf), &grp) == 0 &&
+	    grp != NULL) {
+		*id_r = grp->gr_gid;
+		return 0;
+	}
+	return -1;
+}
+
+/* socket_mode, socket_owner and socket_group, for unix transports only. */
+static void
+conf_server_socket_file(struct conf *conf, struct conf_server *srv,
+    const config_setting_t *group)
+{
+	static const char *const keys[] = {
+		"socket_mode", "socket_owner", "socket_group" };
+	bool is_unix = srv->transport != NULL && srv->transport->socket_file;
+	unsigned long mode;
+	unsigned id;
+	char *end;
+	size_t i;
+
+	for (i = 0; !is_unix && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (config_setting_get_member(group, keys[i]) != NULL)
+			conf_error(conf, member_line(group, keys[i]), "'%s' "
+			    "applies to unix and unix-dgram servers only",
+			    keys[i]);
+	if (!is_unix)
+		return;
+	if (srv->socket_mode_text != NULL) {
+		errno = 0;
+		mode = strtoul(srv->socket_mode_text, &end, 8);
+		if (*srv->socket_mode_text == '\0' || *end != '\0' ||
+		    errno != 0 || mode > 07777)
+			conf_error(conf, member_line(group, "socket_mode"),
+			    "bad socket_mode '%s' (expected an octal mode such "
+			    "as \"0660\")", srv->socket_mode_text);
+		else
+			srv->socket_mode = (mode_t)mode;
+	}
+	if (srv->socket_owner != NULL) {
+		if (conf_id(srv->socket_owner, true, &id) < 0)
+			conf_error(conf, member_line(group, "socket_owner"),
+			    "unknown user '%s' (expected a user name or uid)",
+			    srv->socket_owner);
+		else
+			srv->socket_uid = (uid_t)id;
+	}
+	if (srv->socket_group != NULL) {
+		if (conf_id(srv->socket_group, false, &id) < 0)
+			conf_error(conf, member_line(group, "socket_group"),
+			    "unknown group '%s' (expected a group name or gid)",
+			    srv->socket_group);
+		else
+			srv->socket_gid = (gid_t)id;
 	}
 }
 
@@ -342,15 +440,8 @@ conf_server_resolve(struct conf *conf, struct conf_server *srv,
 		    "'%s' (expected 1 to 64 letters, digits, '_', '.' or '-')",
 		    srv->name);
 	conf_server_transport(conf, srv, group);
-	srv->concurrency = concurrency_find(srv->concurrency_name);
-	if (srv->concurrency == NULL)
-		conf_error(conf, member_line(group, "concurrency"), "unknown "
-		    "concurrency '%s' (expected sync, threading or forking)",
-		    srv->concurrency_name);
-	if (srv->workers != 0)
-		conf_error(conf, member_line(group, "workers"), "worker pools "
-		    "are not supported by this version of sockservd "
-		    "(expected workers = 0)");
+	conf_server_model(conf, srv, group);
+	conf_server_socket_file(conf, srv, group);
 }
 
 static void

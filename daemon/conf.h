@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <libconfig.h>
 
 struct transport_ops;
@@ -38,6 +39,12 @@ struct conf_server {
 	bool allow_reuse_address;
 	bool allow_reuse_port;
 	bool block_on_close;
+	const char *socket_mode_text;		/* unix transports */
+	const char *socket_owner;
+	const char *socket_group;
+	mode_t socket_mode;
+	uid_t socket_uid;			/* (uid_t)-1: unchanged */
+	gid_t socket_gid;
 	int line;				/* where the server is declared */
 };
 

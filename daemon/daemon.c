@@ -150,20 +150,34 @@ daemon_server_done(struct daemon *d)
 }
 
 void
-daemon_after_fork(struct daemon *d)
+daemon_after_fork(struct daemon *d, struct ss_server *srv,
+    bool keep_listener)
 {
 	sigset_t set;
 	size_t i;
 
 	for (i = 0; i < d->nservers; i++) {
-		struct ss_server *srv = d->servers[i];
+		struct ss_server *s = d->servers[i];
+		bool own = s == srv;
 
-		/* Otherwise the child would keep the port open after a stop. */
-		srv->transport->close(srv);
-		close(srv->wake_fd);
-		close(srv->stop_fd);
-		srv->wake_fd = srv->stop_fd = -1;
+		/*
+		 * Closed, not transport->close()d: the parent still owns the
+		 * socket files. A listener kept by mistake would keep the
+		 * port open after the parent stopped.
+		 */
+		if (!(own && keep_listener) && s->listen_fd >= 0) {
+			close(s->listen_fd);
+			s->listen_fd = -1;
+		}
+		s->owns_path = false;
+		close(s->wake_fd);
+		s->wake_fd = -1;
+		if (!own) {
+			close(s->stop_fd);
+			s->stop_fd = -1;
+		}
 	}
+	srv->child = true;
 	close(d->signal_fd);
 	close(d->done_fd);
 	d->signal_fd = d->done_fd = -1;

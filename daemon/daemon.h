@@ -42,9 +42,12 @@ int daemon_run(struct daemon *d);
 void daemon_server_done(struct daemon *d);
 
 /*
- * In a forked request child: closes the daemon's own descriptors and
- * restores default signal handling, leaving the plugin's alone.
+ * In a child forked for `srv`: closes the daemon's own descriptors (but
+ * srv's stop descriptor, and its listening socket when keep_listener),
+ * marks srv as a child's copy and restores default signal handling. The
+ * plugin's descriptors are left alone.
  */
-void daemon_after_fork(struct daemon *d);
+void daemon_after_fork(struct daemon *d, struct ss_server *srv,
+    bool keep_listener);
 
 #endif /* SS_DAEMON_H */

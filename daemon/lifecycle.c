@@ -3,12 +3,14 @@
  * BaseRequestHandler.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "lifecycle.h"
 #include "log.h"
 #include "request.h"
 #include "server.h"
+#include "transport.h"
 
 static void
 lifecycle_default_error(struct ss_request *req, int err, int saved_errno)
@@ -32,8 +34,9 @@ lifecycle_error(struct ss_request *req, int err, int saved_errno)
 		lifecycle_default_error(req, err, saved_errno);
 }
 
-void
-lifecycle_run(struct ss_request *req)
+/* Runs the hooks; false when verify_request refused the request. */
+static bool
+lifecycle_hooks(struct ss_request *req)
 {
 	const struct ss_handler *h = req->srv->handler;
 	int rc;
@@ -41,12 +44,12 @@ lifecycle_run(struct ss_request *req)
 	if (h->verify_request != NULL && !h->verify_request(req)) {
 		log_info("server %s: request from %s refused by "
 		    "verify_request", req->srv->name, req->name);
-		return;
+		return false;
 	}
 	errno = 0;
 	if (h->setup != NULL && (rc = h->setup(req)) != 0) {
 		lifecycle_error(req, rc, errno);
-		return;
+		return true;
 	}
 	errno = 0;
 	rc = h->handle(req);
@@ -55,4 +58,15 @@ lifecycle_run(struct ss_request *req)
 		lifecycle_error(req, rc, errno);
 	if (h->finish != NULL)
 		h->finish(req);
+	return true;
+}
+
+void
+lifecycle_run(struct ss_request *req)
+{
+	struct ss_server *srv = req->srv;
+
+	atomic_fetch_add(&srv->shared->requests, 1);
+	if (lifecycle_hooks(req) && srv->transport->complete != NULL)
+		srv->transport->complete(req);
 }

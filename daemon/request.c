@@ -19,20 +19,23 @@
 #include "conf.h"
 #include "request.h"
 #include "server.h"
+#include "transport.h"
 
 struct ss_request *
 request_new(struct ss_server *srv)
 {
 	struct ss_request *req;
 
-	/* The buffer is not cleared: only rbuf[rpos..rlen) is ever read. */
+	/* The buffer is not cleared: only in[rpos..rlen) is ever read. */
 	req = malloc(sizeof(*req));
 	if (req == NULL)
 		return NULL;
 	memset(req, 0, offsetof(struct ss_request, rbuf));
 	req->srv = srv;
+	req->in = req->rbuf;
 	req->fd = -1;
-	req->cancel_fd = srv->stop_fd;
+	/* In a child the parent enforces the stop deadline by signal. */
+	req->cancel_fd = srv->child ? -1 : srv->stop_fd;
 	req->peerlen = sizeof(req->peer);
 	return req;
 }
@@ -51,6 +54,9 @@ request_free(struct ss_request *req)
 		return;
 	if (req->fd >= 0)
 		close(req->fd);
+	if (req->in != req->rbuf)
+		free(req->in);
+	free(req->out);
 	free(req);
 }
 
@@ -99,8 +105,9 @@ request_wait(struct ss_request *req, short events, double *deadline)
 	}
 }
 
-static ssize_t
-request_recv(struct ss_request *req, void *buf, size_t n, double *deadline)
+ssize_t
+request_stream_recv(struct ss_request *req, void *buf, size_t n,
+    double *deadline)
 {
 	ssize_t r;
 
@@ -117,14 +124,43 @@ request_recv(struct ss_request *req, void *buf, size_t n, double *deadline)
 	}
 }
 
-/* Refills the input buffer; returns what recv returned. */
+ssize_t
+request_stream_send(struct ss_request *req, const void *buf, size_t n,
+    double *deadline)
+{
+	const char *p = buf;
+	size_t left = n;
+	ssize_t r;
+
+	while (left > 0) {
+		r = send(req->fd, p, left, MSG_NOSIGNAL);
+		if (r > 0) {
+			p += r;
+			left -= (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (request_wait(req, POLLOUT, deadline) < 0)
+			return -1;
+	}
+	return (ssize_t)n;
+}
+
+/*
+ * Refills the input buffer from the transport; a datagram, read whole
+ * at accept, reports end of input here. Returns what recv returned.
+ */
 static ssize_t
 request_fill(struct ss_request *req, double *deadline)
 {
 	ssize_t r;
 
 	req->rpos = req->rlen = 0;
-	r = request_recv(req, req->rbuf, sizeof(req->rbuf), deadline);
+	r = req->srv->transport->recv(req, req->rbuf, sizeof(req->rbuf),
+	    deadline);
 	if (r > 0)
 		req->rlen = (size_t)r;
 	return r;
@@ -142,7 +178,8 @@ ss_read(ss_request *req, void *buf, size_t n)
 	if (req->rpos == req->rlen) {
 		/* Large reads skip the buffer instead of copying through it. */
 		if (n >= sizeof(req->rbuf))
-			return request_recv(req, buf, n, &deadline);
+			return req->srv->transport->recv(req, buf, n,
+			    &deadline);
 		r = request_fill(req, &deadline);
 		if (r <= 0)
 			return r;
@@ -150,7 +187,7 @@ ss_read(ss_request *req, void *buf, size_t n)
 	avail = req->rlen - req->rpos;
 	if (n > avail)
 		n = avail;
-	memcpy(buf, req->rbuf + req->rpos, n);
+	memcpy(buf, req->in + req->rpos, n);
 	req->rpos += n;
 	return (ssize_t)n;
 }
@@ -180,7 +217,7 @@ ss_readline(ss_request *req, char *buf, size_t cap)
 			if (r == 0)
 				break;
 		}
-		start = req->rbuf + req->rpos;
+		start = req->in + req->rpos;
 		nl = memchr(start, '\n', req->rlen - req->rpos);
 		take = nl ? (size_t)(nl - start) + 1 : req->rlen - req->rpos;
 		if (stored + take > limit) {
@@ -201,25 +238,8 @@ ssize_t
 ss_write(ss_request *req, const void *buf, size_t n)
 {
 	double deadline = request_deadline(req);
-	const char *p = buf;
-	size_t left = n;
-	ssize_t r;
 
-	while (left > 0) {
-		r = send(req->fd, p, left, MSG_NOSIGNAL);
-		if (r > 0) {
-			p += r;
-			left -= (size_t)r;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		if (request_wait(req, POLLOUT, &deadline) < 0)
-			return -1;
-	}
-	return (ssize_t)n;
+	return req->srv->transport->send(req, buf, n, &deadline);
 }
 
 int

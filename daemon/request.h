@@ -1,6 +1,6 @@
 /*
- * request.h - one request: a stream connection, its buffered input and
- * the plugin's per-request state.
+ * request.h - one request (a stream connection or a datagram), its
+ * buffered input, its pending reply and the plugin's per-request state.
  */
 #ifndef SS_REQUEST_H
 #define SS_REQUEST_H
@@ -18,13 +18,16 @@ struct ss_server;
 
 struct ss_request {
 	struct ss_server *srv;
-	int fd;
+	int fd;			/* the connection; -1 for a datagram */
 	int cancel_fd;		/* srv->stop_fd, or -1 where stop cannot reach */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	char name[ADDR_NAME_MAX];
 	void *data;		/* the plugin's, per request */
-	size_t rpos, rlen;	/* unread input is rbuf[rpos..rlen) */
+	char *in;		/* rbuf, or the datagram (owned) */
+	size_t rpos, rlen;	/* unread input is in[rpos..rlen) */
+	char *out;		/* a datagram's reply (owned), or NULL */
+	size_t outlen;
 	char rbuf[REQUEST_RBUF_SIZE];
 };
 
@@ -34,5 +37,14 @@ struct ss_request *request_new(struct ss_server *srv);
 void request_accepted(struct ss_request *req);
 /* Closes the connection and frees the request. */
 void request_free(struct ss_request *req);
+
+/*
+ * Stream transports' I/O: one syscall when the kernel is ready, else a
+ * wait bounded by *deadline (and by the stop deadline once stopping).
+ */
+ssize_t request_stream_recv(struct ss_request *req, void *buf, size_t n,
+    double *deadline);
+ssize_t request_stream_send(struct ss_request *req, const void *buf,
+    size_t n, double *deadline);
 
 #endif /* SS_REQUEST_H */

@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "concurrency.h"
 #include "conf.h"
+#include "lifecycle.h"
 #include "daemon.h"
 #include "log.h"
 #include "plugin.h"
@@ -40,6 +42,13 @@ server_new(const struct conf_server *conf, struct daemon *daemon)
 	srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return NULL;
+	srv->shared = mmap(NULL, sizeof(*srv->shared), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (srv->shared == MAP_FAILED) {
+		free(srv);
+		return NULL;
+	}
+	atomic_init(&srv->shared->requests, 0);
 	srv->conf = conf;
 	srv->name = conf->name;
 	srv->daemon = daemon;
@@ -72,6 +81,7 @@ server_free(struct ss_server *srv)
 		plugin_close(srv->plugin);
 	pthread_cond_destroy(&srv->idle);
 	pthread_mutex_destroy(&srv->lock);
+	munmap(srv->shared, sizeof(*srv->shared));
 	free(srv);
 }
 
@@ -176,43 +186,84 @@ struct backoff {
 	bool failing;
 };
 
-/* Accepts and dispatches pending connections; returns how many. */
+/*
+ * Takes one request off the listening socket: the request, or NULL when
+ * there is none (or after an error, which starts a backoff).
+ */
+static struct ss_request *
+server_accept_one(struct ss_server *srv, struct backoff *b)
+{
+	struct ss_request *req = request_new(srv);
+	int r;
+
+	r = req != NULL ? srv->transport->accept(srv, req) : -1;
+	if (r == 1) {
+		if (b->failing) {
+			log_notice("server %s: accepting again", srv->name);
+			b->failing = false;
+		}
+		log_debug("server %s: request from %s", srv->name, req->name);
+		return req;
+	}
+	request_free(req);
+	if (r < 0 && !atomic_load(&srv->stopping) && errno != EINVAL) {
+		if (!b->failing)
+			log_errno(LOG_ERR, "server %s: accept (retrying every "
+			    "%gs)", srv->name, SERVER_ACCEPT_BACKOFF);
+		b->failing = true;
+		b->retry_at = clock_now() + SERVER_ACCEPT_BACKOFF;
+	}
+	return NULL;
+}
+
+/* Accepts and dispatches pending requests; returns how many. */
 static int
 server_accept(struct ss_server *srv, struct backoff *b)
 {
-	int n, r;
+	struct ss_request *req;
+	int n;
 
 	for (n = 0; n < SERVER_ACCEPT_BATCH && server_has_room(srv); n++) {
-		struct ss_request *req = request_new(srv);
-
-		r = req != NULL ? srv->transport->accept(srv, req) : -1;
-		if (r == 1) {
-			request_accepted(req);
-			log_debug("server %s: request from %s", srv->name,
-			    req->name);
-			server_request_begin(srv);
-			srv->concurrency->dispatch(srv, req);
-			if (srv->handler->service_actions != NULL)
-				srv->handler->service_actions(srv);
-			continue;
-		}
-		request_free(req);
-		if (r < 0 && !atomic_load(&srv->stopping)) {
-			if (!b->failing)
-				log_errno(LOG_ERR, "server %s: accept (retrying "
-				    "every %gs)", srv->name,
-				    SERVER_ACCEPT_BACKOFF);
-			b->failing = true;
-			b->retry_at = clock_now() + SERVER_ACCEPT_BACKOFF;
-			return n;
-		}
-		break;
-	}
-	if (n > 0 && b->failing) {
-		log_notice("server %s: accepting again", srv->name);
-		b->failing = false;
+		req = server_accept_one(srv, b);
+		if (req == NULL)
+			break;
+		server_request_begin(srv);
+		srv->concurrency->dispatch(srv, req);
+		if (srv->handler->service_actions != NULL)
+			srv->handler->service_actions(srv);
 	}
 	return n;
+}
+
+void
+server_work(struct ss_server *srv)
+{
+	struct backoff backoff = { 0, false };
+	struct pollfd pfd[2];
+	struct ss_request *req;
+
+	for (;;) {
+		pfd[0] = (struct pollfd){ .fd = srv->stop_fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = backoff.retry_at != 0 ? -1 :
+		    srv->listen_fd, .events = POLLIN };
+		if (poll(pfd, 2, clock_poll_ms(backoff.retry_at)) < 0 &&
+		    errno != EINTR) {
+			log_errno(LOG_ERR, "server %s: poll", srv->name);
+			return;
+		}
+		if (pfd[0].revents != 0)
+			return;
+		if (backoff.retry_at != 0 && clock_now() >= backoff.retry_at)
+			backoff.retry_at = 0;
+		if (!(pfd[1].revents & POLLIN))
+			continue;
+		/* Several workers wake for one request; the others get none. */
+		req = server_accept_one(srv, &backoff);
+		if (req != NULL) {
+			lifecycle_run(req);
+			request_free(req);
+		}
+	}
 }
 
 /* When the loop must next wake up by itself (0: never). */
@@ -241,16 +292,19 @@ static void
 server_serve(struct ss_server *srv)
 {
 	const struct ss_handler *h = srv->handler;
+	/* Pools take requests themselves; the loop then only supervises. */
+	bool dispatching = srv->concurrency->dispatch != NULL;
 	double last_request = clock_now();
+	unsigned long seen = 0, served;
 	struct backoff backoff = { 0, false };
 	struct pollfd pfd[3];
 	eventfd_t count;
 
 	while (!atomic_load(&srv->stopping)) {
-		bool listening = server_has_room(srv) &&
+		bool listening = dispatching && server_has_room(srv) &&
 		    clock_now() >= backoff.retry_at;
+		int dispatched;
 		double now;
-		int served;
 
 		pfd[0] = (struct pollfd){ .fd = srv->stop_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = srv->wake_fd, .events = POLLIN };
@@ -268,11 +322,13 @@ server_serve(struct ss_server *srv)
 		}
 		if (backoff.retry_at != 0 && clock_now() >= backoff.retry_at)
 			backoff.retry_at = 0;
-		served = (pfd[2].revents & POLLIN) ?
+		dispatched = (pfd[2].revents & POLLIN) ?
 		    server_accept(srv, &backoff) : 0;
 		now = clock_now();
-		if (served > 0)
+		served = atomic_load(&srv->shared->requests);
+		if (dispatched > 0 || served != seen)
 			last_request = now;
+		seen = served;
 		if (srv->conf->timeout > 0 &&
 		    now - last_request >= srv->conf->timeout) {
 			if (h->handle_timeout != NULL)
@@ -280,7 +336,7 @@ server_serve(struct ss_server *srv)
 			last_request = now;
 		}
 		/* After a dispatch it already ran, once per request. */
-		if (served == 0 && h->service_actions != NULL)
+		if (dispatched == 0 && h->service_actions != NULL)
 			h->service_actions(srv);
 	}
 }
@@ -311,6 +367,9 @@ server_start(struct ss_server *srv)
 {
 	int err;
 
+	if (srv->concurrency->start != NULL &&
+	    srv->concurrency->start(srv) < 0)
+		return -1;
 	err = pthread_create(&srv->thread, NULL, server_thread, srv);
 	if (err != 0) {
 		log_error("server %s: cannot start: %s", srv->name,
@@ -318,9 +377,10 @@ server_start(struct ss_server *srv)
 		return -1;
 	}
 	srv->running = true;
-	log_notice("server %s: serving %s on %s (%s, handler %s %s)",
-	    srv->name, srv->transport->name, srv->conf->listen,
-	    srv->concurrency->name, srv->handler->name, srv->handler->version);
+	log_notice("server %s: serving %s on %s (%s, %d workers, handler %s "
+	    "%s)", srv->name, srv->transport->name, srv->conf->listen,
+	    srv->concurrency->name, srv->conf->workers, srv->handler->name,
+	    srv->handler->version);
 	return 0;
 }
 
@@ -330,7 +390,8 @@ server_stop(struct ss_server *srv, double deadline)
 	if (atomic_load(&srv->stopping))
 		return;
 	/* Before `stopping`: once the loop sees it, it may close the socket. */
-	srv->transport->stop_accepting(srv);
+	if (srv->transport->stop_accepting != NULL)
+		srv->transport->stop_accepting(srv);
 	srv->stop_deadline = srv->conf->block_on_close ? deadline :
 	    clock_now();
 	atomic_store(&srv->stopping, true);

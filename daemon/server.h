@@ -21,6 +21,11 @@ struct plugin;
 struct transport_ops;
 struct concurrency_ops;
 
+/* Shared with forked children (MAP_SHARED), so they can report back. */
+struct server_shared {
+	atomic_ulong requests;		/* requests served, ever */
+};
+
 struct ss_server {
 	const struct conf_server *conf;
 	const char *name;
@@ -30,9 +35,12 @@ struct ss_server {
 	struct plugin *plugin;
 	const struct ss_handler *handler;
 	void *data;			/* the plugin's, per server */
+	struct server_shared *shared;
+	bool child;			/* this copy lives in a forked child */
 	bool initialized;		/* init succeeded: fini is owed */
 
 	int listen_fd;
+	bool owns_path;			/* a unix socket file to remove */
 	int wake_fd;			/* eventfd: a request ended, a child exited */
 	int stop_fd;			/* eventfd: written once at stop, never read */
 	pthread_t thread;
@@ -70,6 +78,12 @@ void server_stop(struct ss_server *srv, double deadline);
 /* Nudges the serve loop (a child exited). Async-signal-safe. */
 void server_wake(struct ss_server *srv);
 void server_join(struct ss_server *srv);
+
+/*
+ * A pool worker's life: takes requests off the listening socket and serves
+ * them itself until the server stops. Used by both pools.
+ */
+void server_work(struct ss_server *srv);
 
 /* In-flight accounting shared by every concurrency model. */
 void server_request_begin(struct ss_server *srv);

@@ -1,12 +1,13 @@
 /*
- * transport.h - how a server gets requests: one table of operations per
- * transport (tcp now; udp and unix beside it later).
+ * transport.h - how a server gets requests and talks to clients: one table
+ * of operations per transport (tcp, udp, unix, unix-dgram).
  */
 #ifndef SS_TRANSPORT_H
 #define SS_TRANSPORT_H
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 struct ss_server;
 struct ss_request;
@@ -14,20 +15,29 @@ struct conf_server;
 
 struct transport_ops {
 	const char *name;
-	bool supported;		/* false: known name, not in this version */
+	bool stream;		/* false: one datagram is one request */
+	bool socket_file;	/* listen names a socket file (unix) */
 	/* Checks and parses conf->listen into conf->addr. */
 	int (*parse_listen)(struct conf_server *conf, const char **error_r);
-	/* Creates srv->listen_fd, bound and listening. Logs failures. */
+	/* Creates srv->listen_fd, bound (and listening). Logs failures. */
 	int (*open)(struct ss_server *srv);
 	/*
-	 * Takes the next request off the listening socket into req (fd and
-	 * peer). Returns 1 on success, 0 when none is pending, -1 on error
-	 * (logged; errno kept so the caller can back off).
+	 * Takes the next request off the listening socket into req (peer,
+	 * name, and the connection or the datagram). Returns 1 on success,
+	 * 0 when there is nothing to serve, -1 on error (errno kept, not
+	 * logged, so the caller can back off and log once).
 	 */
 	int (*accept)(struct ss_server *srv, struct ss_request *req);
-	/* Stops new requests at once; safe from another thread. */
+	/* Request I/O behind ss_read and ss_write. */
+	ssize_t (*recv)(struct ss_request *req, void *buf, size_t n,
+	    double *deadline);
+	ssize_t (*send)(struct ss_request *req, const void *buf, size_t n,
+	    double *deadline);
+	/* After finish: sends a datagram's reply. Optional. */
+	void (*complete)(struct ss_request *req);
+	/* Stops new requests at once; safe from another thread. Optional. */
 	void (*stop_accepting)(struct ss_server *srv);
-	/* Releases what open created. */
+	/* Releases what open created (the socket, a unix socket's file). */
 	void (*close)(struct ss_server *srv);
 };
 
@@ -35,5 +45,28 @@ struct transport_ops {
 const struct transport_ops *transport_find(const char *name);
 
 extern const struct transport_ops transport_tcp_ops;
+extern const struct transport_ops transport_udp_ops;
+extern const struct transport_ops transport_unix_ops;
+extern const struct transport_ops transport_unix_dgram_ops;
+
+/* Helpers shared by the transports. */
+
+/* Creates, configures and binds srv->listen_fd for an inet address. */
+int transport_inet_bind(struct ss_server *srv, int type);
+/* accept4() of a stream connection into req. */
+int transport_stream_accept(struct ss_server *srv, struct ss_request *req);
+/* Closes srv->listen_fd. */
+void transport_close_socket(struct ss_server *srv);
+/* setsockopt on the listening socket, logging a failure. */
+int transport_setopt(struct ss_server *srv, int level, int name, int value,
+    const char *what);
+
+/* Datagram requests (datagram.c), shared by udp and unix-dgram. */
+int datagram_accept(struct ss_server *srv, struct ss_request *req);
+ssize_t datagram_recv(struct ss_request *req, void *buf, size_t n,
+    double *deadline);
+ssize_t datagram_send(struct ss_request *req, const void *buf, size_t n,
+    double *deadline);
+void datagram_complete(struct ss_request *req);
 
 #endif /* SS_TRANSPORT_H */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -832,24 +833,92 @@ START_TEST(test_server_max_per_source_not_supported)
 }
 END_TEST
 
-START_TEST(test_server_socket_mode_not_supported)
+/* --- transports and pools ---------------------------------------------- */
+
+START_TEST(test_socket_mode_on_tcp_is_an_error)
 {
 	LOAD(.extra = "socket_mode = \"0660\";");
-	expect_one_error(LINE_EXTRA, "not");
+	expect_one_error(LINE_EXTRA, "unix");
 }
 END_TEST
 
-START_TEST(test_transport_udp_not_supported)
+START_TEST(test_transport_udp_accepted)
 {
 	LOAD(.transport = "\"udp\"");
-	expect_one_error(LINE_TRANSPORT, "not");
+	ck_assert_msg(load_ret == 0, "udp refused:%s", all_errors());
+	ck_assert_str_eq(conf.servers[0].transport_name, "udp");
+	ck_assert_int_eq(conf.servers[0].addr.ss_family, AF_INET);
 }
 END_TEST
 
-START_TEST(test_worker_pool_not_supported)
+START_TEST(test_transport_unix_takes_a_path)
+{
+	const struct sockaddr_un *sun;
+
+	LOAD(.transport = "\"unix-dgram\"", .listen = "\"/run/x.sock\"",
+	    .extra = "socket_mode = \"0600\";");
+	ck_assert_msg(load_ret == 0, "unix-dgram refused:%s", all_errors());
+	sun = (const struct sockaddr_un *)&conf.servers[0].addr;
+	ck_assert_int_eq(sun->sun_family, AF_UNIX);
+	ck_assert_str_eq(sun->sun_path, "/run/x.sock");
+	ck_assert_int_eq(conf.servers[0].socket_mode, 0600);
+}
+END_TEST
+
+START_TEST(test_unix_socket_mode_default)
+{
+	LOAD(.transport = "\"unix\"", .listen = "\"x.sock\"");
+	ck_assert_msg(load_ret == 0, "unix refused:%s", all_errors());
+	ck_assert_int_eq(conf.servers[0].socket_mode, 0660);
+	ck_assert_int_eq(conf.servers[0].socket_uid, (uid_t)-1);
+}
+END_TEST
+
+START_TEST(test_unix_path_too_long)
+{
+	char listen[160];
+
+	snprintf(listen, sizeof(listen), "\"/%0120d\"", 0);
+	LOAD(.transport = "\"unix\"", .listen = listen);
+	expect_one_error(LINE_LISTEN, "listen");
+}
+END_TEST
+
+START_TEST(test_bad_socket_mode)
+{
+	LOAD(.transport = "\"unix\"", .listen = "\"x.sock\"",
+	    .extra = "socket_mode = \"999\";");
+	expect_one_error(LINE_EXTRA, "socket_mode");
+}
+END_TEST
+
+START_TEST(test_unknown_socket_owner)
+{
+	LOAD(.transport = "\"unix\"", .listen = "\"x.sock\"",
+	    .extra = "socket_owner = \"no-such-user-here\";");
+	expect_one_error(LINE_EXTRA, "no-such-user-here");
+}
+END_TEST
+
+START_TEST(test_worker_pool_accepted)
 {
 	LOAD(.extra = "workers = 4;");
-	expect_one_error(LINE_EXTRA, "not");
+	ck_assert_msg(load_ret == 0, "workers = 4 refused:%s", all_errors());
+	ck_assert_int_eq(conf.servers[0].workers, 4);
+}
+END_TEST
+
+START_TEST(test_workers_with_sync_is_an_error)
+{
+	LOAD(.extra = "concurrency = \"sync\"; workers = 2;");
+	expect_one_error(LINE_EXTRA, "workers");
+}
+END_TEST
+
+START_TEST(test_workers_over_max_children_is_an_error)
+{
+	LOAD(.extra = "workers = 50;");
+	expect_one_error(LINE_EXTRA, "max_children");
 }
 END_TEST
 
@@ -982,9 +1051,16 @@ static TCase *tcase_not_supported(void)
 	tcase_add_test(tc, test_daemon_log_target_not_supported);
 	tcase_add_test(tc, test_server_access_not_supported);
 	tcase_add_test(tc, test_server_max_per_source_not_supported);
-	tcase_add_test(tc, test_server_socket_mode_not_supported);
-	tcase_add_test(tc, test_transport_udp_not_supported);
-	tcase_add_test(tc, test_worker_pool_not_supported);
+	tcase_add_test(tc, test_socket_mode_on_tcp_is_an_error);
+	tcase_add_test(tc, test_transport_udp_accepted);
+	tcase_add_test(tc, test_transport_unix_takes_a_path);
+	tcase_add_test(tc, test_unix_socket_mode_default);
+	tcase_add_test(tc, test_unix_path_too_long);
+	tcase_add_test(tc, test_bad_socket_mode);
+	tcase_add_test(tc, test_unknown_socket_owner);
+	tcase_add_test(tc, test_worker_pool_accepted);
+	tcase_add_test(tc, test_workers_with_sync_is_an_error);
+	tcase_add_test(tc, test_workers_over_max_children_is_an_error);
 	return tc;
 }
 

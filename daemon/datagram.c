@@ -1,0 +1,120 @@
+/*
+ * datagram.c - requests of datagram transports (DatagramRequestHandler):
+ * the datagram is read whole at accept and is the request's whole input;
+ * what the handler writes is collected and sent back in one datagram
+ * after finish.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "log.h"
+#include "request.h"
+#include "server.h"
+#include "transport.h"
+
+int
+datagram_accept(struct ss_server *srv, struct ss_request *req)
+{
+	size_t max = srv->conf->max_packet_size;
+	ssize_t n;
+	char *buf;
+
+	/* One byte more than allowed; MSG_TRUNC reports the real size. */
+	buf = malloc(max + 1);
+	if (buf == NULL)
+		return -1;
+	n = recvfrom(srv->listen_fd, buf, max + 1, MSG_TRUNC | MSG_DONTWAIT,
+	    (struct sockaddr *)&req->peer, &req->peerlen);
+	if (n < 0) {
+		free(buf);
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		return -1;
+	}
+	request_accepted(req);
+	if ((size_t)n > max) {
+		log_warning("server %s: datagram of %zd bytes from %s exceeds "
+		    "max_packet_size %zu; dropped", srv->name, n, req->name,
+		    max);
+		free(buf);
+		return 0;
+	}
+	req->in = buf;
+	req->rpos = 0;
+	req->rlen = (size_t)n;
+	return 1;
+}
+
+ssize_t
+datagram_recv(struct ss_request *req, void *buf, size_t n, double *deadline)
+{
+	(void)req;
+	(void)buf;
+	(void)n;
+	(void)deadline;
+	return 0;
+}
+
+ssize_t
+datagram_send(struct ss_request *req, const void *buf, size_t n,
+    double *deadline)
+{
+	size_t max = req->srv->conf->max_packet_size;
+	char *grown;
+
+	(void)deadline;
+	if (n > max - req->outlen) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	grown = realloc(req->out, req->outlen + n);
+	if (grown == NULL && req->outlen + n > 0)
+		return -1;
+	req->out = grown;
+	memcpy(req->out + req->outlen, buf, n);
+	req->outlen += n;
+	return (ssize_t)n;
+}
+
+static bool
+datagram_unnamed(const struct ss_request *req)
+{
+	return req->peer.ss_family == AF_UNIX &&
+	    req->peerlen <= offsetof(struct sockaddr_un, sun_path);
+}
+
+void
+datagram_complete(struct ss_request *req)
+{
+	struct ss_server *srv = req->srv;
+	double deadline = clock_now() + srv->conf->request_timeout;
+	struct pollfd pfd = { .fd = srv->listen_fd, .events = POLLOUT };
+
+	if (req->outlen == 0)
+		return;
+	if (datagram_unnamed(req)) {
+		log_debug("server %s: no reply to an unnamed sender (%zu "
+		    "bytes dropped)", srv->name, req->outlen);
+		return;
+	}
+	while (sendto(srv->listen_fd, req->out, req->outlen, MSG_NOSIGNAL,
+	    (struct sockaddr *)&req->peer, req->peerlen) < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			log_errno(LOG_WARNING, "server %s: reply to %s",
+			    srv->name, req->name);
+			return;
+		}
+		if (errno != EINTR && poll(&pfd, 1, clock_poll_ms(deadline)) == 0) {
+			log_warning("server %s: reply to %s timed out",
+			    srv->name, req->name);
+			return;
+		}
+	}
+}

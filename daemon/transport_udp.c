@@ -1,0 +1,37 @@
+/*
+ * transport_udp.c - UDP over IPv4 and IPv6 (socketserver.UDPServer).
+ */
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "transport.h"
+
+static int
+udp_parse_listen(struct conf_server *conf, const char **error_r)
+{
+	return addr_parse_inet(conf->listen, &conf->addr, &conf->addrlen,
+	    error_r);
+}
+
+static int
+udp_open(struct ss_server *srv)
+{
+	return transport_inet_bind(srv, SOCK_DGRAM);
+}
+
+/*
+ * No stop_accepting: a datagram socket has no queue of clients to refuse,
+ * and in-flight requests still send their replies through it.
+ */
+const struct transport_ops transport_udp_ops = {
+	.name = "udp",
+	.stream = false,
+	.parse_listen = udp_parse_listen,
+	.open = udp_open,
+	.accept = datagram_accept,
+	.recv = datagram_recv,
+	.send = datagram_send,
+	.complete = datagram_complete,
+	.close = transport_close_socket,
+};

@@ -1,0 +1,221 @@
+/*
+ * transport_unix.c - unix domain sockets, stream and datagram
+ * (UnixStreamServer, UnixDatagramServer).
+ *
+ * The socket file gets socket_mode (and socket_owner/socket_group), a
+ * stale file left by a crashed run is replaced only when nothing answers
+ * on it, and the file is removed when the server stops.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "request.h"
+#include "server.h"
+#include "transport.h"
+
+static int
+unix_parse_listen(struct conf_server *conf, const char **error_r)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&conf->addr;
+	size_t n = strlen(conf->listen);
+
+	if (n == 0 || n >= sizeof(sun->sun_path)) {
+		*error_r = "expected a socket path of 1 to 107 bytes";
+		return -1;
+	}
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, conf->listen, n);
+	conf->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    n + 1);
+	return 0;
+}
+
+static const char *
+unix_path(const struct ss_server *srv)
+{
+	return ((const struct sockaddr_un *)&srv->conf->addr)->sun_path;
+}
+
+/*
+ * A socket file nobody answers on is left over from a crashed run and may
+ * be replaced; anything else at the path is someone else's. Returns 0
+ * when the path is free (now), -1 after logging why not.
+ */
+static int
+unix_claim_path(struct ss_server *srv, int type)
+{
+	const char *path = unix_path(srv);
+	struct stat st;
+	int fd, r, err;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		log_errno(LOG_ERR, "server %s: %s", srv->name, path);
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		log_error("server %s: %s exists and is not a socket; remove it "
+		    "or choose another path", srv->name, path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_errno(LOG_ERR, "server %s: socket", srv->name);
+		return -1;
+	}
+	r = connect(fd, (const struct sockaddr *)&srv->conf->addr,
+	    srv->conf->addrlen);
+	err = errno;
+	close(fd);
+	if (r < 0 && err == ECONNREFUSED) {
+		log_notice("server %s: replacing stale socket %s", srv->name,
+		    path);
+		if (unlink(path) < 0 && errno != ENOENT) {
+			log_errno(LOG_ERR, "server %s: cannot remove %s",
+			    srv->name, path);
+			return -1;
+		}
+		return 0;
+	}
+	log_error("server %s: %s is in use by another process", srv->name,
+	    path);
+	return -1;
+}
+
+static int
+unix_set_owner(struct ss_server *srv)
+{
+	const struct conf_server *conf = srv->conf;
+	const char *path = unix_path(srv);
+
+	if (chmod(path, conf->socket_mode) < 0) {
+		log_errno(LOG_ERR, "server %s: chmod %s", srv->name, path);
+		return -1;
+	}
+	if ((conf->socket_uid != (uid_t)-1 || conf->socket_gid != (gid_t)-1) &&
+	    chown(path, conf->socket_uid, conf->socket_gid) < 0) {
+		log_errno(LOG_ERR, "server %s: chown %s", srv->name, path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+unix_bind(struct ss_server *srv, int type)
+{
+	if (unix_claim_path(srv, type) < 0)
+		return -1;
+	srv->listen_fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (srv->listen_fd < 0) {
+		log_errno(LOG_ERR, "server %s: socket", srv->name);
+		return -1;
+	}
+	if (bind(srv->listen_fd, (const struct sockaddr *)&srv->conf->addr,
+	    srv->conf->addrlen) < 0) {
+		log_errno(LOG_ERR, "server %s: cannot bind %s", srv->name,
+		    unix_path(srv));
+		return -1;
+	}
+	srv->owns_path = true;
+	return unix_set_owner(srv);
+}
+
+static int
+unix_stream_open(struct ss_server *srv)
+{
+	if (unix_bind(srv, SOCK_STREAM) < 0)
+		return -1;
+	if (listen(srv->listen_fd, srv->conf->request_queue_size) < 0) {
+		log_errno(LOG_ERR, "server %s: cannot listen on %s",
+		    srv->name, unix_path(srv));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+unix_dgram_open(struct ss_server *srv)
+{
+	return unix_bind(srv, SOCK_DGRAM);
+}
+
+/* An unbound client has no path: name it by its credentials instead. */
+static int
+unix_stream_accept(struct ss_server *srv, struct ss_request *req)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int r;
+
+	r = transport_stream_accept(srv, req);
+	if (r == 1 && req->peerlen <= offsetof(struct sockaddr_un, sun_path) &&
+	    getsockopt(req->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		snprintf(req->name, sizeof(req->name), "(unnamed pid=%ld "
+		    "uid=%ld)", (long)cred.pid, (long)cred.uid);
+	return r;
+}
+
+static void
+unix_remove_path(struct ss_server *srv)
+{
+	if (!srv->owns_path)
+		return;
+	srv->owns_path = false;
+	if (unlink(unix_path(srv)) < 0 && errno != ENOENT)
+		log_errno(LOG_WARNING, "server %s: cannot remove %s",
+		    srv->name, unix_path(srv));
+}
+
+/* Removing the file turns new clients away with ENOENT at once. */
+static void
+unix_stream_stop_accepting(struct ss_server *srv)
+{
+	unix_remove_path(srv);
+	if (srv->listen_fd >= 0)
+		(void)shutdown(srv->listen_fd, SHUT_RDWR);
+}
+
+static void
+unix_close(struct ss_server *srv)
+{
+	unix_remove_path(srv);
+	transport_close_socket(srv);
+}
+
+const struct transport_ops transport_unix_ops = {
+	.name = "unix",
+	.stream = true,
+	.socket_file = true,
+	.parse_listen = unix_parse_listen,
+	.open = unix_stream_open,
+	.accept = unix_stream_accept,
+	.recv = request_stream_recv,
+	.send = request_stream_send,
+	.stop_accepting = unix_stream_stop_accepting,
+	.close = unix_close,
+};
+
+const struct transport_ops transport_unix_dgram_ops = {
+	.name = "unix-dgram",
+	.stream = false,
+	.socket_file = true,
+	.parse_listen = unix_parse_listen,
+	.open = unix_dgram_open,
+	.accept = datagram_accept,
+	.recv = datagram_recv,
+	.send = datagram_send,
+	.complete = datagram_complete,
+	.stop_accepting = unix_remove_path,
+	.close = unix_close,
+};
