@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ daemon_create(struct daemon *d, struct conf *conf)
 
 	memset(d, 0, sizeof(*d));
 	d->conf = conf;
+	d->pid = getpid();
 	d->signal_fd = d->done_fd = -1;
 	d->servers = calloc(conf->nservers, sizeof(*d->servers));
 	if (d->servers == NULL)
@@ -178,6 +180,12 @@ daemon_after_fork(struct daemon *d, struct ss_server *srv,
 		}
 	}
 	srv->child = true;
+	/*
+	 * A child must not outlive the daemon with its sockets. The signal
+	 * follows the forking thread, which only ends after its children.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != d->pid)
+		_exit(1);
 	close(d->signal_fd);
 	close(d->done_fd);
 	d->signal_fd = d->done_fd = -1;

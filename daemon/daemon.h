@@ -6,12 +6,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct conf;
 struct ss_server;
 
 struct daemon {
 	struct conf *conf;
+	pid_t pid;
 	struct ss_server **servers;
 	size_t nservers;
 	int signal_fd;		/* signalfd: TERM, INT, HUP, CHLD */

@@ -38,6 +38,11 @@ datagram_accept(struct ss_server *srv, struct ss_request *req)
 			return 0;
 		return -1;
 	}
+	/* Linux reports an unbound unix sender with no address at all. */
+	if (req->peerlen < sizeof(sa_family_t)) {
+		req->peer.ss_family = srv->conf->addr.ss_family;
+		req->peerlen = sizeof(sa_family_t);
+	}
 	request_accepted(req);
 	if ((size_t)n > max) {
 		log_warning("server %s: datagram of %zd bytes from %s exceeds "
