@@ -10,11 +10,14 @@
  * that the check runner process (an unchecked fixture) removes at the end.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -795,4 +799,365 @@ h_expect_eof(int fd)
 	    r > 0 ? "received" : strerror(errno),
 	    h_quote(buf, r > 0 ? (size_t)r : 0),
 	    h_daemon_log_tail(last_daemon));
+}
+
+/* --- unix stream clients ------------------------------------------------- */
+
+const char *
+h_sock_path(const char *name)
+{
+	struct sockaddr_un sun;
+	const char *path = h_path("%s/%s", h_tmpdir(), name);
+
+	ck_assert_msg(strlen(path) < sizeof(sun.sun_path), "%s is too long "
+	    "for a unix socket (%zu bytes at most); set TMPDIR to a shorter "
+	    "directory", path, sizeof(sun.sun_path) - 1);
+	return path;
+}
+
+static socklen_t
+unix_address(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	ck_assert_msg(strlen(path) < sizeof(sun->sun_path), "harness: unix "
+	    "socket path too long: %s", path);
+	strcpy(sun->sun_path, path);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path) + 1);
+}
+
+static int
+set_timeouts(int fd)
+{
+	struct timeval tv = { H_TIMEOUT_MS / 1000, 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -1;
+	return 0;
+}
+
+int
+h_try_connect_unix(const char *path)
+{
+	struct sockaddr_un sun;
+	socklen_t len = unix_address(&sun, path);
+	int fd, saved;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (set_timeouts(fd) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, len) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+h_connect_unix(const char *path)
+{
+	int fd = h_try_connect_unix(path);
+
+	ck_assert_msg(fd >= 0, "connect %s: %s%s", path, strerror(errno),
+	    h_daemon_log_tail(last_daemon));
+	return fd;
+}
+
+/*
+ * Calls ready(arg) every 20 ms until it returns true; fails when the
+ * daemon exits first or H_TIMEOUT_MS pass.
+ */
+static void
+wait_ready(struct h_daemon *d, bool (*ready)(const void *), const void *arg,
+    const char *what)
+{
+	long deadline = h_now_ms() + H_TIMEOUT_MS;
+	int code = 0;
+
+	ck_assert_msg(d->pid > 0, "waiting for %s: the daemon is not running",
+	    what);
+	while (!ready(arg)) {
+		ck_assert_msg(!reap(d, false, &code), "sockservd exited with "
+		    "status %d before serving %s%s", code, what,
+		    h_daemon_log_tail(d));
+		if (h_now_ms() > deadline) {
+			kill_and_reap(d);
+			ck_abort_msg("sockservd did not serve %s within %d ms%s",
+			    what, H_TIMEOUT_MS, h_daemon_log_tail(d));
+		}
+		h_sleep_ms(20);
+	}
+}
+
+static bool
+unix_accepts(const void *path)
+{
+	int fd = h_try_connect_unix(path);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+void
+h_daemon_wait_unix(struct h_daemon *d, const char *path)
+{
+	wait_ready(d, unix_accepts, path, path);
+}
+
+/* --- datagram clients ---------------------------------------------------- */
+
+static int
+try_udp_connect(int family, int port)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr *sa;
+	socklen_t len;
+	int fd, saved;
+
+	if (family == AF_INET6) {
+		sin6.sin6_addr = in6addr_loopback;
+		sin6.sin6_port = htons((unsigned short)port);
+		sa = (struct sockaddr *)&sin6;
+		len = sizeof(sin6);
+	} else {
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin.sin_port = htons((unsigned short)port);
+		sa = (struct sockaddr *)&sin;
+		len = sizeof(sin);
+	}
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (set_timeouts(fd) < 0 || connect(fd, sa, len) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+h_udp_connect(int family, int port)
+{
+	int fd = try_udp_connect(family, port);
+
+	ck_assert_msg(fd >= 0, "UDP socket to %s:%d: %s",
+	    family == AF_INET6 ? "[::1]" : "127.0.0.1", port, strerror(errno));
+	return fd;
+}
+
+int
+h_unix_dgram_socket(const char *bound)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd >= 0 && set_timeouts(fd) == 0, "unix datagram "
+	    "socket: %s", strerror(errno));
+	if (bound != NULL) {
+		len = unix_address(&sun, bound);
+		ck_assert_msg(bind(fd, (struct sockaddr *)&sun, len) == 0,
+		    "bind %s: %s", bound, strerror(errno));
+	}
+	return fd;
+}
+
+void
+h_dgram_send(int fd, const void *buf, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = send(fd, buf, n, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	ck_assert_msg(r >= 0 && (size_t)r == n, "send datagram %s: %s%s",
+	    h_quote(buf, n), r < 0 ? strerror(errno) : "short send",
+	    h_daemon_log_tail(last_daemon));
+}
+
+void
+h_dgram_send_to(int fd, const char *path, const void *buf, size_t n)
+{
+	struct sockaddr_un sun;
+	socklen_t len = unix_address(&sun, path);
+	ssize_t r;
+
+	do
+		r = sendto(fd, buf, n, MSG_NOSIGNAL, (struct sockaddr *)&sun,
+		    len);
+	while (r < 0 && errno == EINTR);
+	ck_assert_msg(r >= 0 && (size_t)r == n, "send datagram %s to %s: %s%s",
+	    h_quote(buf, n), path, r < 0 ? strerror(errno) : "short send",
+	    h_daemon_log_tail(last_daemon));
+}
+
+/* Like h_dgram_recv, but returns -2 with errno set on an error. */
+static ssize_t
+try_dgram_recv(int fd, char *buf, size_t cap, long ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long deadline = h_now_ms() + ms, left;
+	ssize_t r;
+	int n;
+
+	for (;;) {
+		left = deadline - h_now_ms();
+		n = poll(&pfd, 1, left > 0 ? (int)left : 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -2;
+		if (n == 0)
+			return -1;
+		r = recv(fd, buf, cap - 1, MSG_DONTWAIT);
+		if (r >= 0) {
+			buf[r] = '\0';
+			return r;
+		}
+		if (errno != EINTR && errno != EAGAIN)
+			return -2;
+	}
+}
+
+ssize_t
+h_dgram_recv(int fd, char *buf, size_t cap, long ms)
+{
+	ssize_t r = try_dgram_recv(fd, buf, cap, ms);
+
+	ck_assert_msg(r >= -1, "recv datagram: %s%s", strerror(errno),
+	    h_daemon_log_tail(last_daemon));
+	return r;
+}
+
+struct udp_probe {
+	int family, port;
+};
+
+static bool
+udp_answers(const void *arg)
+{
+	const struct udp_probe *p = arg;
+	static const char probe[] = "probe\n";
+	char buf[64];
+	ssize_t r;
+	int fd;
+
+	fd = try_udp_connect(p->family, p->port);
+	if (fd < 0)
+		return false;
+	/* Refused (ICMP port unreachable) until the daemon has bound. */
+	r = send(fd, probe, sizeof(probe) - 1, MSG_NOSIGNAL);
+	if (r == (ssize_t)sizeof(probe) - 1)
+		r = try_dgram_recv(fd, buf, sizeof(buf), 200);
+	close(fd);
+	return r == (ssize_t)sizeof(probe) - 1 &&
+	    memcmp(buf, probe, sizeof(probe) - 1) == 0;
+}
+
+void
+h_daemon_wait_udp(struct h_daemon *d, int family, int port)
+{
+	struct udp_probe p = { family, port };
+
+	wait_ready(d, udp_answers, &p, h_path("udp %s:%d",
+	    family == AF_INET6 ? "[::1]" : "127.0.0.1", port));
+}
+
+static bool
+unix_dgram_bound(const void *path)
+{
+	struct sockaddr_un sun;
+	socklen_t len = unix_address(&sun, path);
+	int fd, r;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	r = connect(fd, (struct sockaddr *)&sun, len);
+	close(fd);
+	return r == 0;
+}
+
+void
+h_daemon_wait_unix_dgram(struct h_daemon *d, const char *path)
+{
+	wait_ready(d, unix_dgram_bound, path, path);
+}
+
+/* --- processes ----------------------------------------------------------- */
+
+/* The parent pid from /proc/PID/stat, or -1 when it is gone. */
+static pid_t
+parent_of(const char *pid)
+{
+	char path[64], buf[512];
+	const char *p;
+	int fd, ppid;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...", where comm may hold ')' itself. */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return (pid_t)ppid;
+}
+
+size_t
+h_children(pid_t pid, pid_t *pids, size_t cap)
+{
+	struct dirent *e;
+	size_t n = 0;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	ck_assert_msg(dir != NULL, "opendir /proc: %s", strerror(errno));
+	while ((e = readdir(dir)) != NULL) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		if (parent_of(e->d_name) != pid)
+			continue;
+		if (n < cap)
+			pids[n] = (pid_t)atoi(e->d_name);
+		n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+size_t
+h_threads(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	dir = opendir(path);
+	ck_assert_msg(dir != NULL, "opendir %s: %s", path, strerror(errno));
+	while ((e = readdir(dir)) != NULL)
+		if (isdigit((unsigned char)e->d_name[0]))
+			n++;
+	closedir(dir);
+	return n;
 }

@@ -164,4 +164,74 @@ void h_expect(int fd, const char *expected);
 /* Fails unless the peer has closed the connection with nothing more sent. */
 void h_expect_eof(int fd);
 
+/* --- unix stream clients ------------------------------------------------- */
+
+/*
+ * A path in the temporary directory for a unix socket; fails, rather than
+ * letting bind or the daemon fail obscurely, when it does not fit
+ * sun_path (set TMPDIR to a shorter directory then).
+ */
+const char *h_sock_path(const char *name);
+
+/* Connects to the unix stream socket at path; timeouts as h_connect. */
+int h_connect_unix(const char *path);
+
+/* Like h_connect_unix, but returns -1 with errno set instead of failing. */
+int h_try_connect_unix(const char *path);
+
+/* Waits until the daemon accepts a connection on the unix socket path. */
+void h_daemon_wait_unix(struct h_daemon *d, const char *path);
+
+/* --- datagram clients ---------------------------------------------------- */
+
+/*
+ * A UDP socket connected to 127.0.0.1:port (family AF_INET) or
+ * [::1]:port (AF_INET6), so it sends there with h_dgram_send and receives
+ * only what comes from there.
+ */
+int h_udp_connect(int family, int port);
+
+/*
+ * A unix datagram socket bound to `bound` (or unbound when NULL), not
+ * connected: send with h_dgram_send_to. Replies reach it only when bound.
+ */
+int h_unix_dgram_socket(const char *bound);
+
+/* Sends one datagram of n bytes on a connected socket. */
+void h_dgram_send(int fd, const void *buf, size_t n);
+
+/* Sends one datagram of n bytes to the unix datagram socket at path. */
+void h_dgram_send_to(int fd, const char *path, const void *buf, size_t n);
+
+/*
+ * Waits up to ms for one datagram; returns its length (NUL-terminated in
+ * buf, truncated to cap - 1), or -1 when none came in time.
+ */
+ssize_t h_dgram_recv(int fd, char *buf, size_t cap, long ms);
+
+/*
+ * Waits until an echo server answers on UDP 127.0.0.1:port or [::1]:port:
+ * a datagram has no connection to wait for, so a probe is sent until it
+ * comes back (from a socket of its own, closed after, so a late reply to a
+ * probe never reaches the test's sockets).
+ */
+void h_daemon_wait_udp(struct h_daemon *d, int family, int port);
+
+/*
+ * Waits until a unix datagram socket is bound at path by a live process
+ * (connect(2) succeeds: the kernel queues datagrams for it from then on).
+ */
+void h_daemon_wait_unix_dgram(struct h_daemon *d, const char *path);
+
+/* --- processes ----------------------------------------------------------- */
+
+/*
+ * The child processes of pid (zombies included), at most cap, in pids;
+ * returns how many there are (possibly more than cap).
+ */
+size_t h_children(pid_t pid, pid_t *pids, size_t cap);
+
+/* The threads of pid, from /proc/PID/task. */
+size_t h_threads(pid_t pid);
+
 #endif /* SS_TEST_HARNESS_H */

@@ -1,0 +1,531 @@
+/*
+ * check_matrix.c - every transport under every concurrency model, with
+ * and without a worker pool: the same servers (echo, upper, timestamp,
+ * the lifecycle fixture with a timeout, and the fixture refusing every
+ * request) must answer byte for byte, carry a load without losing a reply,
+ * run handle_timeout, refuse through verify_request and stop cleanly.
+ *
+ * Each combination is a test case of its own, named after it
+ * ("udp-forking-w3"), so every failure line check prints names it, even
+ * those raised inside the harness. One daemon serves all the checks of a
+ * combination.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* How long a client waits to be sure that nothing arrives. */
+#define SILENCE_MS 500
+
+/* Clients of the stream load, all connected at once. */
+#define STREAM_CLIENTS 50
+
+/* Datagrams of the datagram load, and how many may await their reply. */
+#define DGRAM_COUNT 500
+#define DGRAM_WINDOW 16
+
+static const char *const transports[] = { "tcp", "udp", "unix",
+    "unix-dgram" };
+#define NTRANSPORTS (sizeof(transports) / sizeof(transports[0]))
+
+/* Every model with workers = 0, and the two that take a pool with 3. */
+static const struct {
+	const char *model;
+	int workers;
+} models[] = {
+	{ "sync", 0 },
+	{ "threading", 0 },
+	{ "threading", 3 },
+	{ "forking", 0 },
+	{ "forking", 3 },
+};
+#define NMODELS (sizeof(models) / sizeof(models[0]))
+#define NCOMBOS (NTRANSPORTS * NMODELS)
+
+enum server { ECHO, UPPER, YEAR, LC, REFUSE, NSERVERS };
+
+static const char *const server_names[NSERVERS] = { "echo", "upper",
+    "year", "lc", "refuse" };
+
+struct matrix {
+	const char *transport, *model;
+	int workers;
+	bool datagram, unix_path;
+	char label[64];
+	struct h_daemon d;
+	int port[NSERVERS];		/* tcp, udp */
+	const char *path[NSERVERS];	/* unix, unix-dgram */
+	const char *listen[NSERVERS];
+	int nclients;			/* bound unix-dgram clients so far */
+};
+
+static void
+combo(struct matrix *m, int i)
+{
+	memset(m, 0, sizeof(*m));
+	m->transport = transports[(size_t)i / NMODELS];
+	m->model = models[(size_t)i % NMODELS].model;
+	m->workers = models[(size_t)i % NMODELS].workers;
+	m->datagram = strcmp(m->transport, "udp") == 0 ||
+	    strcmp(m->transport, "unix-dgram") == 0;
+	m->unix_path = strncmp(m->transport, "unix", 4) == 0;
+	snprintf(m->label, sizeof(m->label), "%s-%s-w%d", m->transport,
+	    m->model, m->workers);
+}
+
+/* The settings of server s beyond name, transport, listen, handler. */
+static const char *
+server_extra(enum server s)
+{
+	switch (s) {
+	case YEAR:
+		return "options = { format = \"%Y\"; utc = true; };";
+	case LC:
+		return "timeout = 0.5;";
+	case REFUSE:
+		return "options = { refuse = true; };";
+	default:
+		return "";
+	}
+}
+
+static const char *
+server_handler(enum server s)
+{
+	switch (s) {
+	case ECHO:
+		return "echo";
+	case UPPER:
+		return "upper";
+	case YEAR:
+		return "timestamp";
+	default:
+		return h_fixture("lifecycle");
+	}
+}
+
+static const char *
+write_conf(struct matrix *m)
+{
+	char servers[4096], workers[32] = "";
+	size_t len = 0;
+	int s, n;
+
+	/* workers is left at its default 0 rather than spelt out. */
+	if (m->workers > 0)
+		snprintf(workers, sizeof(workers), " workers = %d;",
+		    m->workers);
+	for (s = 0; s < NSERVERS; s++) {
+		n = snprintf(servers + len, sizeof(servers) - len,
+		    "%s  { name = \"%s\"; transport = \"%s\"; listen = \"%s\";\n"
+		    "    handler = \"%s\"; concurrency = \"%s\";%s\n"
+		    "    max_children = 64; %s }",
+		    s > 0 ? ",\n" : "", server_names[s], m->transport,
+		    m->listen[s], server_handler((enum server)s), m->model,
+		    workers, server_extra((enum server)s));
+		ck_assert_msg(n > 0 && (size_t)n < sizeof(servers) - len,
+		    "[%s] config too long", m->label);
+		len += (size_t)n;
+	}
+	return h_write_file("matrix.conf",
+	    "daemon: { shutdown_timeout = 5.0; log_level = \"debug\"; };\n"
+	    "servers = (\n%s\n);\n", servers);
+}
+
+static void
+matrix_start(struct matrix *m)
+{
+	int s;
+
+	for (s = 0; s < NSERVERS; s++) {
+		if (m->unix_path) {
+			m->path[s] = h_sock_path(h_path("%s.sock",
+			    server_names[s]));
+			m->listen[s] = m->path[s];
+		} else {
+			m->port[s] = h_free_port();
+			m->listen[s] = h_path("127.0.0.1:%d", m->port[s]);
+		}
+	}
+	h_daemon_start(&m->d, write_conf(m), NULL);
+	/*
+	 * Every server is bound before any serves, so over UDP (where only
+	 * an echo server can be probed) waiting for echo is enough.
+	 */
+	if (strcmp(m->transport, "udp") == 0) {
+		h_daemon_wait_udp(&m->d, AF_INET, m->port[ECHO]);
+		return;
+	}
+	for (s = 0; s < NSERVERS; s++) {
+		if (strcmp(m->transport, "tcp") == 0)
+			h_daemon_wait_port(&m->d, m->port[s]);
+		else if (strcmp(m->transport, "unix") == 0)
+			h_daemon_wait_unix(&m->d, m->path[s]);
+		else
+			h_daemon_wait_unix_dgram(&m->d, m->path[s]);
+	}
+}
+
+/* --- stream transports --------------------------------------------------- */
+
+static int
+stream_connect(struct matrix *m, enum server s)
+{
+	return m->unix_path ? h_connect_unix(m->path[s]) :
+	    h_connect(m->port[s]);
+}
+
+/* Sends `request` and end of input; returns the reply up to EOF. */
+static size_t
+stream_transact(struct matrix *m, enum server s, const char *request,
+    char *buf, size_t cap)
+{
+	int fd = stream_connect(m, s);
+	size_t n;
+
+	h_send(fd, request);
+	h_shutdown_write(fd);
+	n = h_recv_all(fd, buf, cap);
+	close(fd);
+	return n;
+}
+
+/* The refusing server closes the connection without a byte. */
+static void
+stream_expect_refused(struct matrix *m)
+{
+	int fd = stream_connect(m, REFUSE);
+	char buf[256];
+	ssize_t r;
+
+	/* Nothing sent: over unix a write after the close fails (EPIPE). */
+	do
+		r = recv(fd, buf, sizeof(buf), 0);
+	while (r < 0 && errno == EINTR);
+	ck_assert_msg(r == 0 || (r < 0 && errno == ECONNRESET), "[%s] refused "
+	    "by verify_request: expected the connection closed with nothing "
+	    "sent, recv gave %s %s%s", m->label,
+	    r > 0 ? "data" : r == 0 ? "EOF" : strerror(errno),
+	    h_quote(buf, r > 0 ? (size_t)r : 0), h_daemon_log_tail(&m->d));
+	close(fd);
+}
+
+/*
+ * STREAM_CLIENTS clients connect before any sends; then each sends its
+ * own line and end of input; then every reply is read. However the model
+ * schedules them, each gets exactly its own line back.
+ */
+static void
+stream_load(struct matrix *m)
+{
+	int fds[STREAM_CLIENTS], i;
+	char line[64], buf[256];
+	size_t n;
+
+	for (i = 0; i < STREAM_CLIENTS; i++)
+		fds[i] = stream_connect(m, ECHO);
+	for (i = 0; i < STREAM_CLIENTS; i++) {
+		snprintf(line, sizeof(line), "client %d\n", i);
+		h_send(fds[i], line);
+		h_shutdown_write(fds[i]);
+	}
+	for (i = 0; i < STREAM_CLIENTS; i++) {
+		snprintf(line, sizeof(line), "client %d\n", i);
+		n = h_recv_all(fds[i], buf, sizeof(buf));
+		ck_assert_msg(strcmp(buf, line) == 0, "[%s] client %d of %d "
+		    "concurrent: expected %s, received %s%s", m->label, i,
+		    STREAM_CLIENTS, h_quote(line, strlen(line)),
+		    h_quote(buf, n), h_daemon_log_tail(&m->d));
+		close(fds[i]);
+	}
+}
+
+/* --- datagram transports ------------------------------------------------- */
+
+struct dclient {
+	int fd;
+	const char *to;		/* unix-dgram: the server's path */
+};
+
+/* A client of server s; over unix-dgram bound to a path of its own. */
+static struct dclient
+dgram_client(struct matrix *m, enum server s)
+{
+	struct dclient c = { -1, NULL };
+
+	if (m->unix_path) {
+		c.fd = h_unix_dgram_socket(h_sock_path(h_path("c%d.sock",
+		    m->nclients++)));
+		c.to = m->path[s];
+	} else {
+		c.fd = h_udp_connect(AF_INET, m->port[s]);
+	}
+	return c;
+}
+
+static void
+dgram_send(const struct dclient *c, const char *payload)
+{
+	if (c->to != NULL)
+		h_dgram_send_to(c->fd, c->to, payload, strlen(payload));
+	else
+		h_dgram_send(c->fd, payload, strlen(payload));
+}
+
+/* Sends one datagram `request`; returns the one datagram of the reply. */
+static size_t
+dgram_transact(struct matrix *m, enum server s, const char *request,
+    char *buf, size_t cap)
+{
+	struct dclient c = dgram_client(m, s);
+	ssize_t n;
+
+	dgram_send(&c, request);
+	n = h_dgram_recv(c.fd, buf, cap, H_TIMEOUT_MS);
+	ck_assert_msg(n >= 0, "[%s] %s, datagram %s: no reply within %d ms%s",
+	    m->label, server_names[s], h_quote(request, strlen(request)),
+	    H_TIMEOUT_MS, h_daemon_log_tail(&m->d));
+	close(c.fd);
+	return (size_t)n;
+}
+
+/* The refusing server sends no reply at all. */
+static void
+dgram_expect_refused(struct matrix *m)
+{
+	struct dclient c = dgram_client(m, REFUSE);
+	char buf[256];
+	ssize_t n;
+
+	dgram_send(&c, "x\n");
+	n = h_dgram_recv(c.fd, buf, sizeof(buf), SILENCE_MS);
+	ck_assert_msg(n < 0, "[%s] refused by verify_request: expected no "
+	    "reply within %d ms, received %s%s", m->label, SILENCE_MS,
+	    h_quote(buf, (size_t)n), h_daemon_log_tail(&m->d));
+	close(c.fd);
+}
+
+/* The first few datagrams that got no reply, for a failure message. */
+static const char *
+missing(const bool *got, int sent)
+{
+	static char text[256];
+	size_t len = 0;
+	int i, shown = 0;
+
+	text[0] = '\0';
+	for (i = 0; i < sent && shown < 10; i++) {
+		if (got[i])
+			continue;
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%d",
+		    shown++ > 0 ? ", " : "", i);
+	}
+	return text;
+}
+
+/*
+ * DGRAM_COUNT distinct datagrams to echo, never more than DGRAM_WINDOW
+ * awaiting a reply (so loopback buffers cannot overflow and excuse a
+ * loss); each must come back exactly once, in any order. Nothing is
+ * retried: a missing reply is a failure.
+ */
+static void
+dgram_load(struct matrix *m)
+{
+	struct dclient c = dgram_client(m, ECHO);
+	long deadline = h_now_ms() + H_TIMEOUT_MS;
+	int sent = 0, received = 0, k;
+	bool got[DGRAM_COUNT] = { false };
+	char payload[64], buf[256], expected[64];
+	ssize_t n;
+
+	while (received < DGRAM_COUNT) {
+		while (sent < DGRAM_COUNT && sent - received < DGRAM_WINDOW) {
+			snprintf(payload, sizeof(payload), "dgram %d\n", sent++);
+			dgram_send(&c, payload);
+		}
+		n = h_dgram_recv(c.fd, buf, sizeof(buf),
+		    deadline - h_now_ms());
+		ck_assert_msg(n >= 0, "[%s] %d datagrams sent, %d replies "
+		    "within %d ms; no reply to datagrams %s%s", m->label, sent,
+		    received, H_TIMEOUT_MS, missing(got, sent),
+		    h_daemon_log_tail(&m->d));
+		k = -1;
+		if (sscanf(buf, "dgram %d", &k) == 1 && k >= 0 && k < sent)
+			snprintf(expected, sizeof(expected), "dgram %d\n", k);
+		else
+			expected[0] = '\0';
+		ck_assert_msg(k >= 0 && k < sent && strcmp(buf, expected) == 0,
+		    "[%s] wrong reply %s after %d datagrams sent%s", m->label,
+		    h_quote(buf, (size_t)n), sent, h_daemon_log_tail(&m->d));
+		ck_assert_msg(!got[k], "[%s] a second reply to datagram %d: "
+		    "%s%s", m->label, k, h_quote(buf, (size_t)n),
+		    h_daemon_log_tail(&m->d));
+		got[k] = true;
+		received++;
+	}
+	close(c.fd);
+}
+
+/* --- both ---------------------------------------------------------------- */
+
+static size_t
+transact(struct matrix *m, enum server s, const char *request, char *buf,
+    size_t cap)
+{
+	if (m->datagram)
+		return dgram_transact(m, s, request, buf, cap);
+	return stream_transact(m, s, request, buf, cap);
+}
+
+/*
+ * The reply to `request` (stream: up to EOF; datagram: the one reply
+ * datagram) must be `reply` or, when not NULL, `alternative`.
+ */
+static void
+exchange2(struct matrix *m, enum server s, const char *request,
+    const char *reply, const char *alternative)
+{
+	char buf[512];
+	size_t n = transact(m, s, request, buf, sizeof(buf));
+
+	ck_assert_msg(strcmp(buf, reply) == 0 || (alternative != NULL &&
+	    strcmp(buf, alternative) == 0), "[%s] %s, request %s: expected "
+	    "%s, received %s%s", m->label, server_names[s],
+	    h_quote(request, strlen(request)), h_quote(reply, strlen(reply)),
+	    h_quote(buf, n), h_daemon_log_tail(&m->d));
+}
+
+static void
+exchange(struct matrix *m, enum server s, const char *request,
+    const char *reply)
+{
+	exchange2(m, s, request, reply, NULL);
+}
+
+static int
+utc_year(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	return tm.tm_year + 1900;
+}
+
+/* timestamp with format "%Y" and utc; a new year may begin meanwhile. */
+static void
+expect_year(struct matrix *m)
+{
+	char before[32], after[32];
+
+	snprintf(before, sizeof(before), "[%d] x\n", utc_year());
+	snprintf(after, sizeof(after), "[%d] x\n", utc_year() + 1);
+	exchange2(m, YEAR, "x\n", before, after);
+}
+
+/* True when one line of the daemon's log holds `text` and the word `word`. */
+static bool
+log_line_has(const struct h_daemon *d, const char *text, const char *word)
+{
+	static char log[1 << 20];
+	char *line, *save;
+
+	h_read_file(d->log, log, sizeof(log));
+	for (line = strtok_r(log, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strstr(line, text) != NULL && h_contains_word(line, word))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * lc (timeout = 0.5) has run handle_timeout, tagged with its name, while
+ * refuse, the same plugin with the default timeout 0, never does.
+ */
+static void
+expect_handle_timeout(struct matrix *m)
+{
+	long deadline = h_now_ms() + 5000;
+
+	while (!log_line_has(&m->d, "handle_timeout fired", "lc") &&
+	    h_now_ms() < deadline)
+		h_sleep_ms(50);
+	ck_assert_msg(log_line_has(&m->d, "handle_timeout fired", "lc"),
+	    "[%s] lc has timeout = 0.5, yet no log line says "
+	    "\"handle_timeout fired\" for it within 5 s%s", m->label,
+	    h_daemon_log_tail(&m->d));
+	ck_assert_msg(!log_line_has(&m->d, "handle_timeout fired", "refuse"),
+	    "[%s] handle_timeout ran for refuse, whose timeout is 0 (never)%s",
+	    m->label, h_daemon_log_tail(&m->d));
+}
+
+static void
+expect_clean_stop(struct matrix *m)
+{
+	struct stat st;
+	int code, s;
+
+	code = h_daemon_stop(&m->d, SIGTERM);
+	ck_assert_msg(code == 0, "[%s] sockservd exited with %d on SIGTERM, "
+	    "expected 0%s", m->label, code, h_daemon_log_tail(&m->d));
+	for (s = 0; m->unix_path && s < NSERVERS; s++)
+		ck_assert_msg(lstat(m->path[s], &st) < 0 && errno == ENOENT,
+		    "[%s] after a clean stop the socket %s of server %s "
+		    "is still there%s", m->label, m->path[s], server_names[s],
+		    h_daemon_log_tail(&m->d));
+}
+
+START_TEST(test_matrix)
+{
+	struct matrix m;
+
+	combo(&m, _i);
+	matrix_start(&m);
+
+	exchange(&m, ECHO, "hello\n", "hello\n");
+	exchange(&m, ECHO, "a\nb\n", "a\nb\n");
+	exchange(&m, UPPER, "hello\n", "HELLO\n");
+	expect_year(&m);
+	exchange(&m, LC, "x\n", "setup\nhandle x\nfinish\n");
+
+	if (m.datagram) {
+		dgram_expect_refused(&m);
+		dgram_load(&m);
+	} else {
+		stream_expect_refused(&m);
+		stream_load(&m);
+	}
+	/* The server still answers after the load. */
+	exchange(&m, ECHO, "after\n", "after\n");
+	expect_handle_timeout(&m);
+	expect_clean_stop(&m);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *suite = suite_create("matrix");
+	struct matrix m;
+	TCase *tc;
+	int i;
+
+	for (i = 0; i < (int)NCOMBOS; i++) {
+		combo(&m, i);
+		tc = tcase_create(strdup(m.label));
+		h_add_fixtures(tc);
+		tcase_add_loop_test(tc, test_matrix, i, i + 1);
+		suite_add_tcase(suite, tc);
+	}
+	return h_run_suite(suite);
+}
