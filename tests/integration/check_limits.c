@@ -58,6 +58,17 @@ static const char slow_conf[] =
     "    options = { delay_ms = %4$d; }; }\n"
     ");\n";
 
+/* %1$s model of the echo server, %3$s slow.so; the slow one is sync. */
+static const char busy_conf[] =
+    "daemon: { shutdown_timeout = 10.0; };\n"
+    "servers = (\n"
+    "  { name = \"slow\"; transport = \"tcp\"; listen = \"127.0.0.1:%2$d\";\n"
+    "    handler = \"%3$s\"; concurrency = \"sync\";\n"
+    "    options = { delay_ms = 2000; }; },\n"
+    "  { name = \"echo\"; transport = \"tcp\"; listen = \"127.0.0.1:%4$d\";\n"
+    "    handler = \"echo\"; concurrency = \"%1$s\"; }\n"
+    ");\n";
+
 /* Starts the one lifecycle server; returns its port. */
 static int
 lifecycle_start(struct h_daemon *d, const char *model, const char *extra)
@@ -433,6 +444,33 @@ START_TEST(test_client_name_logged)
 }
 END_TEST
 
+/*
+ * Servers are independent: while a sync server sits in a slow request,
+ * another server of the same daemon answers at once. The order of the
+ * replies shows it, not a clock.
+ */
+START_TEST(test_busy_server_does_not_delay_others)
+{
+	struct h_daemon d;
+	int slow, echo, fd;
+
+	slow = h_free_port();
+	echo = h_free_port();
+	h_daemon_start(&d, h_write_file("busy.conf", busy_conf, h_models[_i],
+	    slow, h_fixture("slow"), echo), NULL);
+	h_daemon_wait_port(&d, slow);
+	h_daemon_wait_port(&d, echo);
+	fd = h_connect(slow);
+	h_send(fd, "slow\n");
+	h_shutdown_write(fd);
+	exchange(&d, echo, "quick\n", "quick\n");
+	expect_silence(&d, fd, "slow server while the other one answered");
+	expect_rest(&d, fd, "slow\n", "slow server, in the end");
+	close(fd);
+	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -446,6 +484,8 @@ main(void)
 		{ "sigint_lets_request_finish",
 		    test_sigint_lets_request_finish, H_NMODELS },
 		{ "client_name_logged", test_client_name_logged, H_NMODELS },
+		{ "busy_server_does_not_delay_others",
+		    test_busy_server_does_not_delay_others, H_NMODELS },
 	};
 	Suite *suite = suite_create("limits");
 
