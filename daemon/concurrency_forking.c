@@ -109,14 +109,25 @@ forking_dispatch(struct ss_server *srv, struct ss_request *req)
 	return 0;
 }
 
-static void
-forking_report(struct ss_server *srv, const char *what, pid_t pid,
-    int status)
+/* How log lines call this model's processes. */
+static const char *
+forking_what(const struct ss_server *srv)
 {
+	return srv->concurrency->start != NULL ? "worker" : "child";
+}
+
+static void
+forking_report(struct ss_server *srv, pid_t pid, int status)
+{
+	const char *what = forking_what(srv);
+	/* At stop, SIGTERM and SIGKILL are ours: not worth a warning. */
+	bool ours = atomic_load(&srv->stopping) &&
+	    (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL);
+
 	if (WIFSIGNALED(status))
-		log_warning("server %s: %s %ld killed by signal %d (%s)",
-		    srv->name, what, (long)pid, WTERMSIG(status),
-		    strsignal(WTERMSIG(status)));
+		log_msg(ours ? LOG_INFO : LOG_WARNING, "server %s: %s %ld "
+		    "killed by signal %d (%s)", srv->name, what, (long)pid,
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		log_warning("server %s: %s %ld exited with status %d",
 		    srv->name, what, (long)pid, WEXITSTATUS(status));
@@ -124,7 +135,7 @@ forking_report(struct ss_server *srv, const char *what, pid_t pid,
 
 /* Reaps the children that ended; returns how many. */
 static unsigned
-forking_collect(struct ss_server *srv, const char *what)
+forking_collect(struct ss_server *srv)
 {
 	struct forking *f = srv->model;
 	unsigned i = 0, reaped = 0;
@@ -132,7 +143,7 @@ forking_collect(struct ss_server *srv, const char *what)
 
 	while (f != NULL && i < f->n) {
 		if (waitpid(f->pids[i], &status, WNOHANG) == f->pids[i]) {
-			forking_report(srv, what, f->pids[i], status);
+			forking_report(srv, f->pids[i], status);
 			f->pids[i] = f->pids[--f->n];
 			server_request_end(srv);
 			reaped++;
@@ -146,17 +157,17 @@ forking_collect(struct ss_server *srv, const char *what)
 static void
 forking_reap(struct ss_server *srv)
 {
-	forking_collect(srv, "child");
+	forking_collect(srv);
 }
 
 static unsigned
-forking_wait(struct ss_server *srv, double deadline, const char *what)
+forking_wait(struct ss_server *srv, double deadline)
 {
 	struct forking *f = srv->model;
 	struct pollfd pfd = { .fd = srv->wake_fd, .events = POLLIN };
 	eventfd_t count;
 
-	forking_collect(srv, what);
+	forking_collect(srv);
 	while (f != NULL && f->n > 0) {
 		int n = poll(&pfd, 1, clock_poll_ms(deadline));
 
@@ -164,16 +175,11 @@ forking_wait(struct ss_server *srv, double deadline, const char *what)
 			break;
 		if (n > 0)
 			(void)eventfd_read(srv->wake_fd, &count);
-		forking_collect(srv, what);
+		forking_collect(srv);
 	}
 	return f != NULL ? f->n : 0;
 }
 
-static unsigned
-forking_drain(struct ss_server *srv, double deadline)
-{
-	return forking_wait(srv, deadline, "child");
-}
 
 static void
 forking_signal_all(struct ss_server *srv, int sig)
@@ -193,7 +199,7 @@ forking_abort(struct ss_server *srv)
 	int status;
 
 	forking_signal_all(srv, SIGTERM);
-	if (forking_wait(srv, clock_now() + 1.0, "child") == 0)
+	if (forking_wait(srv, clock_now() + 1.0) == 0)
 		return;
 	forking_signal_all(srv, SIGKILL);
 	while (f->n > 0) {
@@ -219,7 +225,7 @@ const struct concurrency_ops concurrency_forking_ops = {
 	.name = "forking",
 	.dispatch = forking_dispatch,
 	.reap = forking_reap,
-	.drain = forking_drain,
+	.drain = forking_wait,
 	.abort = forking_abort,
 	.release = forking_release,
 };
@@ -260,7 +266,7 @@ prefork_start(struct ss_server *srv)
 static void
 prefork_reap(struct ss_server *srv)
 {
-	unsigned died = forking_collect(srv, "worker");
+	unsigned died = forking_collect(srv);
 
 	if (died > 0 && !atomic_load(&srv->stopping)) {
 		log_notice("server %s: replacing %u worker(s)", srv->name,
@@ -270,18 +276,13 @@ prefork_reap(struct ss_server *srv)
 	}
 }
 
-static unsigned
-prefork_drain(struct ss_server *srv, double deadline)
-{
-	return forking_wait(srv, deadline, "worker");
-}
 
 /* Workers leave on the stop descriptor after their current request. */
 const struct concurrency_ops concurrency_prefork_ops = {
 	.name = "forking",
 	.start = prefork_start,
 	.reap = prefork_reap,
-	.drain = prefork_drain,
+	.drain = forking_wait,
 	.abort = forking_abort,
 	.release = forking_release,
 };

@@ -397,8 +397,9 @@ conf_server_socket_file(struct conf *conf, struct conf_server *srv,
 	for (i = 0; !is_unix && i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (config_setting_get_member(group, keys[i]) != NULL)
 			conf_error(conf, member_line(group, keys[i]), "'%s' "
-			    "applies to unix and unix-dgram servers only",
-			    keys[i]);
+			    "applies to unix and unix-dgram servers only "
+			    "(expected no %s with transport \"%s\")", keys[i],
+			    keys[i], srv->transport_name);
 	if (!is_unix)
 		return;
 	if (srv->socket_mode_text != NULL) {
@@ -459,7 +460,10 @@ conf_server_unique(struct conf *conf, size_t idx,
 			conf_error(conf, member_line(group, "name"), "duplicate "
 			    "server name '%s' (first declared on line %d)",
 			    srv->name, o->line);
-		if (srv->addrlen != 0 && o->transport == srv->transport &&
+		/* A socket file is one file, whatever its socket type. */
+		if (srv->addrlen != 0 && o->transport != NULL &&
+		    (o->transport == srv->transport ||
+		    (o->transport->socket_file && srv->transport->socket_file)) &&
 		    addr_equal((const struct sockaddr *)&o->addr,
 		    o->addrlen, (const struct sockaddr *)&srv->addr, srv->addrlen))
 			conf_error(conf, member_line(group, "listen"), "listen "

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "clock.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "request.h"
@@ -66,7 +67,8 @@ lifecycle_run(struct ss_request *req)
 {
 	struct ss_server *srv = req->srv;
 
-	atomic_fetch_add(&srv->shared->requests, 1);
+	atomic_store(&srv->shared->last_request_ns,
+	    (long long)(clock_now() * 1e9));
 	if (lifecycle_hooks(req) && srv->transport->complete != NULL)
 		srv->transport->complete(req);
 }

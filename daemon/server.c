@@ -48,7 +48,7 @@ server_new(const struct conf_server *conf, struct daemon *daemon)
 		free(srv);
 		return NULL;
 	}
-	atomic_init(&srv->shared->requests, 0);
+	atomic_init(&srv->shared->last_request_ns, 0);
 	srv->conf = conf;
 	srv->name = conf->name;
 	srv->daemon = daemon;
@@ -295,7 +295,6 @@ server_serve(struct ss_server *srv)
 	/* Pools take requests themselves; the loop then only supervises. */
 	bool dispatching = srv->concurrency->dispatch != NULL;
 	double last_request = clock_now();
-	unsigned long seen = 0, served;
 	struct backoff backoff = { 0, false };
 	struct pollfd pfd[3];
 	eventfd_t count;
@@ -303,8 +302,8 @@ server_serve(struct ss_server *srv)
 	while (!atomic_load(&srv->stopping)) {
 		bool listening = dispatching && server_has_room(srv) &&
 		    clock_now() >= backoff.retry_at;
+		double now, latest;
 		int dispatched;
-		double now;
 
 		pfd[0] = (struct pollfd){ .fd = srv->stop_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = srv->wake_fd, .events = POLLIN };
@@ -325,10 +324,10 @@ server_serve(struct ss_server *srv)
 		dispatched = (pfd[2].revents & POLLIN) ?
 		    server_accept(srv, &backoff) : 0;
 		now = clock_now();
-		served = atomic_load(&srv->shared->requests);
-		if (dispatched > 0 || served != seen)
-			last_request = now;
-		seen = served;
+		/* Requests begun by threads, children and workers count too. */
+		latest = (double)atomic_load(&srv->shared->last_request_ns) / 1e9;
+		if (latest > last_request)
+			last_request = latest;
 		if (srv->conf->timeout > 0 &&
 		    now - last_request >= srv->conf->timeout) {
 			if (h->handle_timeout != NULL)

@@ -23,7 +23,8 @@ struct concurrency_ops;
 
 /* Shared with forked children (MAP_SHARED), so they can report back. */
 struct server_shared {
-	atomic_ulong requests;		/* requests served, ever */
+	/* clock_now() of the last request begun, in nanoseconds. */
+	_Atomic long long last_request_ns;
 };
 
 struct ss_server {

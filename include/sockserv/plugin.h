@@ -92,10 +92,11 @@ struct ss_handler {
 	void (*service_actions)(ss_server *srv);
 
 	/*
-	 * Per request, in the thread (threading), child process (forking)
-	 * or server thread (sync) that serves it. Return 0 on success.
-	 * A non-zero return calls handle_error and skips handle and
-	 * finish. Optional.
+	 * Per request, in the thread or process that serves it: the
+	 * server's own thread (sync), a new thread (threading) or child
+	 * (forking), or a pool worker thread or process (workers > 0).
+	 * Return 0 on success. A non-zero return calls handle_error and
+	 * skips handle and finish. Optional.
 	 */
 	int (*setup)(ss_request *req);
 
@@ -123,6 +124,11 @@ struct ss_handler {
  * Request I/O. Every call below blocks the calling thread only; each is
  * bounded as a whole by the server's request_timeout (errno ETIMEDOUT).
  * Buffers belong to the caller and are not kept after the call returns.
+ *
+ * On a datagram server (udp, unix-dgram) the request's input is its one
+ * datagram, whose end is the end of input, and what ss_write collects is
+ * sent back to the sender as one datagram after finish (nothing written,
+ * nothing sent).
  */
 
 /* Up to n bytes; 0 at end of input; -1 on error or timeout (errno set). */
@@ -138,8 +144,10 @@ ssize_t ss_read(ss_request *req, void *buf, size_t n);
 ssize_t ss_readline(ss_request *req, char *buf, size_t cap);
 
 /*
- * Writes all n bytes or fails with -1. One call becomes one send, so a
- * reply line written at once reaches the client in one segment.
+ * Writes all n bytes or fails with -1. On a stream, one call becomes one
+ * send, so a reply line written at once reaches the client in one
+ * segment. On a datagram server it appends to the reply, failing with
+ * EMSGSIZE past max_packet_size.
  */
 ssize_t ss_write(ss_request *req, const void *buf, size_t n);
 
@@ -149,7 +157,11 @@ int ss_printf(ss_request *req, const char *fmt, ...) SS_PRINTF(2, 3);
 /* The client's address; *len receives its length when len is not NULL. */
 const struct sockaddr *ss_client_address(ss_request *req, socklen_t *len);
 
-/* "ip:port", "[ip6]:port" or the unix path; owned by the request. */
+/*
+ * "ip:port", "[ip6]:port" or the peer's unix path; for an unbound unix
+ * peer "(unnamed pid=PID uid=UID)" (stream) or "(unnamed)" (datagram).
+ * Owned by the request.
+ */
 const char *ss_client_name(ss_request *req);
 
 /* The server a request belongs to, and its configured name. */

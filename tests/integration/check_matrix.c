@@ -515,6 +515,8 @@ END_TEST
 int
 main(void)
 {
+	/* check keeps the name pointer; these outlive the run. */
+	static char labels[NCOMBOS][sizeof(((struct matrix *)0)->label)];
 	Suite *suite = suite_create("matrix");
 	struct matrix m;
 	TCase *tc;
@@ -522,7 +524,8 @@ main(void)
 
 	for (i = 0; i < (int)NCOMBOS; i++) {
 		combo(&m, i);
-		tc = tcase_create(strdup(m.label));
+		memcpy(labels[i], m.label, sizeof(labels[i]));
+		tc = tcase_create(labels[i]);
 		h_add_fixtures(tc);
 		tcase_add_loop_test(tc, test_matrix, i, i + 1);
 		suite_add_tcase(suite, tc);
