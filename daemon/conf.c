@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "concurrency.h"
 #include "conf.h"
+#include "log.h"
 #include "transport.h"
 
 enum conf_kind {
@@ -71,10 +72,10 @@ static const struct conf_key daemon_keys[] = {
 	{ "plugin_dir",		K_STRING,  DMN(plugin_dir), 0, 0 },
 	{ "log_level",		K_STRING,  NOFIELD, 0, 0 },
 	{ "shutdown_timeout",	K_SECONDS, DMN(shutdown_timeout), 0, 3600 },
-	{ "user",		K_PENDING, 0, 0, 0 },
-	{ "group",		K_PENDING, 0, 0, 0 },
-	{ "pid_file",		K_PENDING, 0, 0, 0 },
-	{ "log_target",		K_PENDING, 0, 0, 0 },
+	{ "user",		K_STRING,  DMN(user), 0, 0 },
+	{ "group",		K_STRING,  DMN(group), 0, 0 },
+	{ "pid_file",		K_STRING,  DMN(pid_file), 0, 0 },
+	{ "log_target",		K_STRING,  NOFIELD, 0, 0 },
 	{ NULL, K_PENDING, 0, 0, 0 }
 };
 
@@ -241,30 +242,112 @@ conf_apply_group(struct conf *conf, const config_setting_t *group,
 	}
 }
 
+static int
+member_line(const config_setting_t *group, const char *name)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	return s != NULL ? line_of(s) : line_of(group);
+}
+
+static int
+conf_id(const char *text, bool user, unsigned *id_r)
+{
+	char buf[4096], *end;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (*text != '\0' && *end == '\0' && errno == 0 && v < (unsigned)-1) {
+		*id_r = (unsigned)v;
+		return 0;
+	}
+	if (user && getpwnam_r(text, &pw, buf, sizeof(buf), &pwp) == 0 &&
+	    pwp != NULL) {
+		*id_r = pwp->pw_uid;
+		return 0;
+	}
+	if (!user && getgrnam_r(text, &gr, buf, sizeof(buf), &grp) == 0 &&
+	    grp != NULL) {
+		*id_r = grp->gr_gid;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+conf_daemon_log(struct conf *conf, const config_setting_t *group)
+{
+	const config_setting_t *s;
+	enum log_target target;
+	const char *text;
+
+	s = config_setting_get_member(group, "log_level");
+	if (s != NULL && (text = config_setting_get_string(s)) != NULL) {
+		conf->log_level = conf_log_level(text);
+		if (conf->log_level < 0) {
+			conf_error(conf, line_of(s), "unknown log_level '%s' "
+			    "(expected error, warning, notice, info or debug)",
+			    text);
+			conf->log_level = LOG_INFO;
+		}
+	}
+	s = config_setting_get_member(group, "log_target");
+	if (s != NULL && (text = config_setting_get_string(s)) != NULL) {
+		if (log_target_parse(text, &target) < 0)
+			conf_error(conf, line_of(s), "unknown log_target '%s' "
+			    "(expected auto, stderr or syslog)", text);
+		else
+			conf->log_target = (int)target;
+	}
+}
+
+/* user and group become ids now, so -t reports unknown ones. */
+static void
+conf_daemon_ids(struct conf *conf, const config_setting_t *group)
+{
+	struct passwd pw, *pwp = NULL;
+	char buf[4096];
+	unsigned id;
+
+	if (conf->user != NULL) {
+		if (conf_id(conf->user, true, &id) < 0) {
+			conf_error(conf, member_line(group, "user"), "unknown "
+			    "user '%s' (expected a user name or uid)",
+			    conf->user);
+		} else {
+			conf->uid = (uid_t)id;
+			if (getpwuid_r(conf->uid, &pw, buf, sizeof(buf),
+			    &pwp) == 0 && pwp != NULL)
+				conf->gid = pwp->pw_gid;
+		}
+	}
+	if (conf->group != NULL) {
+		if (conf_id(conf->group, false, &id) < 0)
+			conf_error(conf, member_line(group, "group"), "unknown "
+			    "group '%s' (expected a group name or gid)",
+			    conf->group);
+		else
+			conf->gid = (gid_t)id;
+	}
+	if (conf->group != NULL && conf->user == NULL)
+		conf_error(conf, member_line(group, "group"), "'group' "
+		    "without 'user' (expected user = \"...\"; as well)");
+}
+
 static void
 conf_daemon(struct conf *conf, const config_setting_t *group)
 {
-	const config_setting_t *s;
-	const char *level;
-
 	if (config_setting_type(group) != CONFIG_TYPE_GROUP) {
 		conf_error(conf, line_of(group), "'daemon' has the wrong type "
 		    "(expected a group { ... })");
 		return;
 	}
 	conf_apply_group(conf, group, daemon_keys, "daemon", conf);
-	s = config_setting_get_member(group, "log_level");
-	if (s == NULL)
-		return;
-	level = config_setting_get_string(s);
-	if (level == NULL)
-		return;		/* the wrong type is reported already */
-	conf->log_level = conf_log_level(level);
-	if (conf->log_level < 0) {
-		conf_error(conf, line_of(s), "unknown log_level '%s' (expected "
-		    "error, warning, notice, info or debug)", level);
-		conf->log_level = LOG_INFO;
-	}
+	conf_daemon_log(conf, group);
+	conf_daemon_ids(conf, group);
 }
 
 static void
@@ -284,14 +367,6 @@ conf_server_defaults(struct conf_server *srv, int line)
 	srv->socket_uid = (uid_t)-1;
 	srv->socket_gid = (gid_t)-1;
 	srv->line = line;
-}
-
-static int
-member_line(const config_setting_t *group, const char *name)
-{
-	const config_setting_t *s = config_setting_get_member(group, name);
-
-	return s != NULL ? line_of(s) : line_of(group);
 }
 
 static bool
@@ -352,33 +427,6 @@ conf_server_model(struct conf *conf, struct conf_server *srv,
 		conf_error(conf, line, "workers (%d) exceeds max_children (%d) "
 		    "(expected at most max_children)", srv->workers,
 		    srv->max_children);
-}
-
-static int
-conf_id(const char *text, bool user, unsigned *id_r)
-{
-	char buf[4096], *end;
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (*text != '\0' && *end == '\0' && errno == 0 && v < (unsigned)-1) {
-		*id_r = (unsigned)v;
-		return 0;
-	}
-	if (user && getpwnam_r(text, &pw, buf, sizeof(buf), &pwp) == 0 &&
-	    pwp != NULL) {
-		*id_r = pwp->pw_uid;
-		return 0;
-	}
-	if (!user && getgrnam_r(text, &gr, buf, sizeof(buf), &grp) == 0 &&
-	    grp != NULL) {
-		*id_r = grp->gr_gid;
-		return 0;
-	}
-	return -1;
 }
 
 /* socket_mode, socket_owner and socket_group, for unix transports only. */
@@ -583,6 +631,9 @@ conf_load(struct conf *conf, const char *path,
 		return -1;
 	conf->plugin_dir = default_plugin_dir;
 	conf->log_level = LOG_INFO;
+	conf->log_target = LOG_TARGET_AUTO;
+	conf->uid = (uid_t)-1;
+	conf->gid = (gid_t)-1;
 	conf->shutdown_timeout = CONF_DEFAULT_SHUTDOWN_TIMEOUT;
 	conf_read(conf);
 	return conf->nerrors == 0 ? 0 : -1;

@@ -54,6 +54,12 @@ struct conf {
 	bool cfg_loaded;
 	const char *plugin_dir;
 	int log_level;		/* syslog priority */
+	int log_target;		/* enum log_target */
+	const char *user;	/* drop to this user after start-up */
+	const char *group;
+	uid_t uid;		/* (uid_t)-1: no user */
+	gid_t gid;		/* (gid_t)-1: the user's primary group */
+	const char *pid_file;
 	double shutdown_timeout;
 	struct conf_server *servers;
 	size_t nservers;

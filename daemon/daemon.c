@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -17,6 +18,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "transport.h"
 
@@ -171,7 +173,7 @@ daemon_after_fork(struct daemon *d, struct ss_server *srv,
 			close(s->listen_fd);
 			s->listen_fd = -1;
 		}
-		s->owns_path = false;
+		s->owned_path = NULL;	/* the parent's to remove */
 		close(s->wake_fd);
 		s->wake_fd = -1;
 		if (!own) {
@@ -193,12 +195,23 @@ daemon_after_fork(struct daemon *d, struct ss_server *srv,
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+void
+daemon_notify_ready(struct daemon *d)
+{
+	char status[128];
+
+	snprintf(status, sizeof(status), "Serving %zu server%s", d->nservers,
+	    d->nservers == 1 ? "" : "s");
+	notify_ready(status);
+}
+
 static void
 daemon_stop(struct daemon *d, int sig)
 {
 	double deadline = clock_now() + d->conf->shutdown_timeout;
 	size_t i;
 
+	notify_stopping();
 	log_notice("SIG%s: stopping (in-flight requests have %gs to finish)",
 	    sigabbrev_np(sig), d->conf->shutdown_timeout);
 	for (i = 0; i < d->nservers; i++)
@@ -240,6 +253,7 @@ daemon_run(struct daemon *d)
 		{ .fd = d->signal_fd, .events = POLLIN },
 		{ .fd = d->done_fd, .events = POLLIN },
 	};
+	double watchdog = notify_watchdog_interval(), next_ping = 0;
 	struct signalfd_siginfo si;
 	bool stopping = false;
 	size_t running = 0, done = 0, i;
@@ -248,7 +262,12 @@ daemon_run(struct daemon *d)
 	for (i = 0; i < d->nservers; i++)
 		running += d->servers[i]->running;
 	while (done < running) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (watchdog > 0 && clock_now() >= next_ping) {
+			notify_watchdog();
+			next_ping = clock_now() + watchdog;
+		}
+		if (poll(pfd, 2, watchdog > 0 ? clock_poll_ms(next_ping) :
+		    -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_errno(LOG_ERR, "poll");

@@ -40,6 +40,9 @@ int daemon_signals_init(struct daemon *d);
 /* Runs until SIGTERM/SIGINT has stopped every started server. */
 int daemon_run(struct daemon *d);
 
+/* Tells systemd the daemon serves (READY=1 with a STATUS= summary). */
+void daemon_notify_ready(struct daemon *d);
+
 /* Called by a server thread as its last act. Async-signal-safe. */
 void daemon_server_done(struct daemon *d);
 

@@ -54,6 +54,7 @@ datagram_accept(struct ss_server *srv, struct ss_request *req)
 	req->in = buf;
 	req->rpos = 0;
 	req->rlen = (size_t)n;
+	req->bytes_in = (size_t)n;
 	return 1;
 }
 
@@ -109,8 +110,12 @@ datagram_complete(struct ss_request *req)
 		    "bytes dropped)", srv->name, req->outlen);
 		return;
 	}
-	while (sendto(srv->listen_fd, req->out, req->outlen, MSG_NOSIGNAL,
-	    (struct sockaddr *)&req->peer, req->peerlen) < 0) {
+	for (;;) {
+		if (sendto(srv->listen_fd, req->out, req->outlen, MSG_NOSIGNAL,
+		    (struct sockaddr *)&req->peer, req->peerlen) >= 0) {
+			req->bytes_out = req->outlen;
+			return;
+		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 			log_errno(LOG_WARNING, "server %s: reply to %s",
 			    srv->name, req->name);

@@ -3,7 +3,7 @@
  * BaseRequestHandler.
  */
 #include <errno.h>
-#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
@@ -35,22 +35,22 @@ lifecycle_error(struct ss_request *req, int err, int saved_errno)
 		lifecycle_default_error(req, err, saved_errno);
 }
 
-/* Runs the hooks; false when verify_request refused the request. */
-static bool
-lifecycle_hooks(struct ss_request *req)
+enum outcome { OUTCOME_OK, OUTCOME_REFUSED, OUTCOME_FAILED };
+
+/* Runs the hooks; *rc_r gets what a failing setup or handle returned. */
+static enum outcome
+lifecycle_hooks(struct ss_request *req, int *rc_r)
 {
 	const struct ss_handler *h = req->srv->handler;
 	int rc;
 
-	if (h->verify_request != NULL && !h->verify_request(req)) {
-		log_info("server %s: request from %s refused by "
-		    "verify_request", req->srv->name, req->name);
-		return false;
-	}
+	if (h->verify_request != NULL && !h->verify_request(req))
+		return OUTCOME_REFUSED;
 	errno = 0;
 	if (h->setup != NULL && (rc = h->setup(req)) != 0) {
 		lifecycle_error(req, rc, errno);
-		return true;
+		*rc_r = rc;
+		return OUTCOME_FAILED;
 	}
 	errno = 0;
 	rc = h->handle(req);
@@ -59,16 +59,39 @@ lifecycle_hooks(struct ss_request *req)
 		lifecycle_error(req, rc, errno);
 	if (h->finish != NULL)
 		h->finish(req);
-	return true;
+	*rc_r = rc;
+	return rc == 0 ? OUTCOME_OK : OUTCOME_FAILED;
+}
+
+/* The access log line: one per request, at info. */
+static void
+lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
+{
+	char result[32];
+
+	if (log_get_level() < LOG_INFO)
+		return;
+	if (outcome == OUTCOME_FAILED)
+		snprintf(result, sizeof(result), "failed (%d)", rc);
+	else
+		snprintf(result, sizeof(result), "%s", outcome == OUTCOME_OK ?
+		    "ok" : "refused");
+	log_info("server %s: %s in=%zu out=%zu time=%.3fs %s",
+	    req->srv->name, req->name, req->bytes_in, req->bytes_out,
+	    clock_now() - req->started, result);
 }
 
 void
 lifecycle_run(struct ss_request *req)
 {
 	struct ss_server *srv = req->srv;
+	enum outcome outcome;
+	int rc = 0;
 
 	atomic_store(&srv->shared->last_request_ns,
 	    (long long)(clock_now() * 1e9));
-	if (lifecycle_hooks(req) && srv->transport->complete != NULL)
+	outcome = lifecycle_hooks(req, &rc);
+	if (outcome != OUTCOME_REFUSED && srv->transport->complete != NULL)
 		srv->transport->complete(req);
+	lifecycle_log(req, outcome, rc);
 }

@@ -1,16 +1,26 @@
 /*
- * log.c - formats and writes log lines.
+ * log.c - formats and writes log lines to stderr, the journal or syslog.
+ *
+ * Every line leaves in one write(2) or send(2), without a lock, so lines
+ * from threads and forked children never interleave and fork() can never
+ * catch a log lock held.
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
 static atomic_int log_level = LOG_INFO;
+static enum log_target log_target = LOG_TARGET_STDERR;
+static int log_syslog_fd = -1;
 
 static const char *const level_names[] = {
 	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
@@ -30,17 +40,101 @@ log_get_level(void)
 	return atomic_load(&log_level);
 }
 
+bool
+log_under_systemd(void)
+{
+	return getenv("JOURNAL_STREAM") != NULL ||
+	    getenv("INVOCATION_ID") != NULL;
+}
+
+int
+log_target_parse(const char *name, enum log_target *target_r)
+{
+	if (strcmp(name, "auto") == 0)
+		*target_r = LOG_TARGET_AUTO;
+	else if (strcmp(name, "stderr") == 0)
+		*target_r = LOG_TARGET_STDERR;
+	else if (strcmp(name, "syslog") == 0)
+		*target_r = LOG_TARGET_SYSLOG;
+	else
+		return -1;
+	return 0;
+}
+
+/* The datagram socket of syslog(3), opened once: sends need no lock. */
+static int
+log_syslog_open(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX,
+	    .sun_path = "/dev/log" };
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+log_set_target(enum log_target target, bool detached)
+{
+	bool chosen = target != LOG_TARGET_AUTO;
+
+	if (target == LOG_TARGET_AUTO)
+		target = log_under_systemd() ? LOG_TARGET_JOURNAL :
+		    detached ? LOG_TARGET_SYSLOG : LOG_TARGET_STDERR;
+	if (target == LOG_TARGET_SYSLOG && log_syslog_fd < 0) {
+		log_syslog_fd = log_syslog_open();
+		if (log_syslog_fd < 0 && chosen) {
+			log_errno(LOG_ERR, "cannot reach syslog at /dev/log");
+			return -1;
+		}
+		if (log_syslog_fd < 0) {
+			log_errno(LOG_WARNING, "no syslog at /dev/log, so "
+			    "nothing is logged once detached (set log_target "
+			    "or use -F)");
+			target = LOG_TARGET_STDERR;
+		}
+	}
+	log_target = target;
+	return 0;
+}
+
+/* The part before the message, as the target wants it. */
 static size_t
-log_stamp(char *buf, size_t size)
+log_header(char *buf, size_t size, int level)
 {
 	struct timespec ts;
 	struct tm tm;
-	size_t n;
+	size_t n = 0;
+	int r;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	n += snprintf(buf + n, size - n, ".%03ldZ ", ts.tv_nsec / 1000000);
+	switch (log_target) {
+	case LOG_TARGET_JOURNAL:
+		/* journald reads the priority and adds time, name and pid. */
+		r = snprintf(buf, size, "<%d>", level);
+		break;
+	case LOG_TARGET_SYSLOG:
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		n = (size_t)snprintf(buf, size, "<%d>", LOG_DAEMON | level);
+		n += strftime(buf + n, size - n, "%b %e %H:%M:%S ", &tm);
+		r = snprintf(buf + n, size - n, "sockservd[%ld]: ",
+		    (long)getpid());
+		break;
+	default:
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+		r = snprintf(buf + n, size - n, ".%03ldZ sockservd[%ld]: %s: ",
+		    ts.tv_nsec / 1000000, (long)getpid(), level_names[level]);
+		break;
+	}
+	n += r > 0 ? (size_t)r : 0;
 	return n < size ? n : size - 1;
 }
 
@@ -55,17 +149,23 @@ log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
 		return;
 	if (level < LOG_EMERG || level > LOG_DEBUG)
 		level = LOG_ERR;
-	n = log_stamp(line, sizeof(line));
-	r = snprintf(line + n, sizeof(line) - n, "sockservd[%ld]: %s: %s",
-	    (long)getpid(), level_names[level], prefix ? prefix : "");
-	if (r > 0)
-		n = (size_t)r + n < sizeof(line) ? n + (size_t)r : sizeof(line) - 1;
+	n = log_header(line, sizeof(line), level);
+	if (prefix != NULL) {
+		r = snprintf(line + n, sizeof(line) - n, "%s", prefix);
+		if (r > 0)
+			n = n + (size_t)r < sizeof(line) ? n + (size_t)r :
+			    sizeof(line) - 1;
+	}
 	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (r > 0)
-		n = (size_t)r + n < sizeof(line) - 1 ? n + (size_t)r :
+		n = n + (size_t)r < sizeof(line) - 1 ? n + (size_t)r :
 		    sizeof(line) - 2;
+	/* A lost line is not worth a retry, nor a line about it. */
+	if (log_target == LOG_TARGET_SYSLOG) {
+		(void)!send(log_syslog_fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		return;
+	}
 	line[n++] = '\n';
-	/* One write per line; a short write to stderr is not worth a retry. */
 	(void)!write(STDERR_FILENO, line, n);
 }
 

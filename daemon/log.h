@@ -1,17 +1,35 @@
 /*
  * log.h - the daemon's one way to say something.
  *
- * Lines go to stderr as one write(2) each, so lines from threads and
- * forked children never interleave and no lock is held across fork.
+ * Lines go to stderr (timestamped), to the journal (priority-prefixed
+ * stderr under systemd) or to syslog, each as one write, so lines from
+ * threads and forked children never interleave and no lock is held across
+ * fork.
  */
 #ifndef SS_LOG_H
 #define SS_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <syslog.h>
+
+enum log_target {
+	LOG_TARGET_AUTO,	/* journal under systemd, syslog when detached,
+				   else stderr */
+	LOG_TARGET_STDERR,
+	LOG_TARGET_JOURNAL,
+	LOG_TARGET_SYSLOG,
+};
 
 void log_set_level(int level);
 int log_get_level(void);
+
+/* "auto", "stderr" or "syslog"; -1 when unknown. */
+int log_target_parse(const char *name, enum log_target *target_r);
+/* Picks where lines go; -1 (logged) when syslog cannot be reached. */
+int log_set_target(enum log_target target, bool detached);
+/* JOURNAL_STREAM or INVOCATION_ID say systemd started us. */
+bool log_under_systemd(void);
 
 void log_msg(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

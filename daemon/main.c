@@ -4,14 +4,19 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conf.h"
+#include "activation.h"
 #include "daemon.h"
 #include "log.h"
+#include "pidfile.h"
+#include "process.h"
 
 #define EXIT_RUNTIME	1
 #define EXIT_CONFIG	2
@@ -19,19 +24,24 @@
 struct options {
 	const char *config;
 	const char *log_level;
-	int test;
+	const char *pid_file;
+	bool test;
+	bool foreground;
 };
 
 static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: sockservd [-f FILE] [-t] [-F] [-l LEVEL] [-V] [-h]\n"
+	    "usage: sockservd [-f FILE] [-t] [-F] [-p PIDFILE] [-l LEVEL] "
+	    "[-V] [-h]\n"
 	    "  -f, --config FILE     config file (default %s)\n"
 	    "  -t, --test-config     check the config, load and init every "
 	    "plugin, exit\n"
-	    "  -F, --foreground      do not detach (this version always "
-	    "runs in the foreground)\n"
+	    "  -F, --foreground      do not detach (the default under "
+	    "systemd)\n"
+	    "  -p, --pid-file FILE   write the pid there (overrides "
+	    "daemon.pid_file)\n"
 	    "  -l, --log-level LEVEL error|warning|notice|info|debug\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            print this help and exit\n", SS_CONFFILE);
@@ -45,6 +55,7 @@ options_parse(struct options *o, int argc, char **argv)
 		{ "config", required_argument, NULL, 'f' },
 		{ "test-config", no_argument, NULL, 't' },
 		{ "foreground", no_argument, NULL, 'F' },
+		{ "pid-file", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -53,11 +64,12 @@ options_parse(struct options *o, int argc, char **argv)
 	int c;
 
 	o->config = SS_CONFFILE;
-	while ((c = getopt_long(argc, argv, "f:tFl:Vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:tFp:l:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o->config = optarg; break;
-		case 't': o->test = 1; break;
-		case 'F': break;
+		case 't': o->test = true; break;
+		case 'F': o->foreground = true; break;
+		case 'p': o->pid_file = optarg; break;
 		case 'l': o->log_level = optarg; break;
 		case 'V': printf("sockservd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -89,6 +101,8 @@ conf_read_reporting(struct conf *conf, const struct options *o)
 	if (conf_load(conf, o->config, plugin_dir) == 0) {
 		log_set_level(o->log_level ? conf_log_level(o->log_level) :
 		    conf->log_level);
+		if (o->pid_file != NULL)
+			conf->pid_file = o->pid_file;
 		return 0;
 	}
 	for (i = 0; i < conf->nerrors; i++)
@@ -112,16 +126,59 @@ config_test(struct daemon *d, const char *path)
 	return 0;
 }
 
-static int
-serve(struct daemon *d)
+/* A relative pid file stays where it was meant once detached to "/". */
+static const char *
+absolute_path(const char *path, char *buf, size_t size)
 {
-	int rc = 0;
+	char cwd[2048];
 
-	if (daemon_signals_init(d) < 0 || daemon_open(d) < 0)
+	if (path == NULL || path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return path;
+	if ((size_t)snprintf(buf, size, "%s/%s", cwd, path) >= size)
+		return path;
+	return buf;
+}
+
+static int
+drop_privileges(const struct conf *conf)
+{
+	if (conf->user != NULL)
+		return process_drop_privileges(conf->user, conf->uid,
+		    conf->gid);
+	if (geteuid() == 0)
+		log_warning("running as root: set daemon.user to drop "
+		    "privileges once the sockets are bound");
+	return 0;
+}
+
+/*
+ * Sockets are bound before detaching, so a busy port still fails on the
+ * terminal; plugins are initialised after it (their threads would not
+ * survive the fork) and before privileges drop.
+ */
+static int
+serve(struct daemon *d, const struct options *o)
+{
+	const struct conf *conf = d->conf;
+	bool detach = !o->foreground && !log_under_systemd();
+	char pidbuf[4096];
+	const char *pid_file = absolute_path(conf->pid_file, pidbuf,
+	    sizeof(pidbuf));
+	int report = -1, rc = 0;
+
+	if ((pid_file != NULL && pidfile_check(pid_file) < 0) ||
+	    daemon_signals_init(d) < 0 || activation_adopt(d) < 0 ||
+	    daemon_open(d) < 0)
 		return EXIT_RUNTIME;
-	if (daemon_init_plugins(d) < 0) {
+	/* Before detaching, so a log target that fails says so. */
+	if (log_set_target((enum log_target)conf->log_target, detach) < 0 ||
+	    (detach && (report = process_detach()) < 0))
+		return EXIT_RUNTIME;
+	if (pid_file != NULL && pidfile_write(pid_file) < 0)
+		goto fail;
+	if (daemon_init_plugins(d) < 0 || drop_privileges(conf) < 0) {
 		daemon_fini_plugins(d);
-		return EXIT_RUNTIME;
+		goto fail;
 	}
 	if (daemon_start(d) < 0) {
 		/* The servers already started stop as on SIGTERM. */
@@ -129,11 +186,20 @@ serve(struct daemon *d)
 		rc = EXIT_RUNTIME;
 	} else {
 		log_notice("sockservd %s ready", PACKAGE_VERSION);
+		daemon_notify_ready(d);
 	}
+	process_report(report, rc);
 	daemon_run(d);
 	daemon_fini_plugins(d);
+	if (pid_file != NULL)
+		pidfile_remove(pid_file);
 	log_notice("stopped");
 	return rc;
+fail:
+	process_report(report, EXIT_RUNTIME);
+	if (pid_file != NULL)
+		pidfile_remove(pid_file);
+	return EXIT_RUNTIME;
 }
 
 int
@@ -158,7 +224,7 @@ main(int argc, char **argv)
 	else if (o.test)
 		rc = config_test(&d, o.config);
 	else
-		rc = serve(&d);
+		rc = serve(&d, &o);
 	daemon_destroy(&d);
 	conf_free(&conf);
 	return rc;

@@ -37,6 +37,7 @@ request_new(struct ss_server *srv)
 	/* In a child the parent enforces the stop deadline by signal. */
 	req->cancel_fd = srv->child ? -1 : srv->stop_fd;
 	req->peerlen = sizeof(req->peer);
+	req->started = clock_now();
 	return req;
 }
 
@@ -113,8 +114,10 @@ request_stream_recv(struct ss_request *req, void *buf, size_t n,
 
 	for (;;) {
 		r = recv(req->fd, buf, n, 0);
-		if (r >= 0)
+		if (r >= 0) {
+			req->bytes_in += (size_t)r;
 			return r;
+		}
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -137,6 +140,7 @@ request_stream_send(struct ss_request *req, const void *buf, size_t n,
 		if (r > 0) {
 			p += r;
 			left -= (size_t)r;
+			req->bytes_out += (size_t)r;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)

@@ -28,6 +28,8 @@ struct ss_request {
 	size_t rpos, rlen;	/* unread input is in[rpos..rlen) */
 	char *out;		/* a datagram's reply (owned), or NULL */
 	size_t outlen;
+	size_t bytes_in, bytes_out;	/* for the access log line */
+	double started;
 	char rbuf[REQUEST_RBUF_SIZE];
 };
 

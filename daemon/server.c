@@ -132,7 +132,8 @@ server_open(struct ss_server *srv)
 		log_errno(LOG_ERR, "server %s: eventfd", srv->name);
 		return -1;
 	}
-	return srv->transport->open(srv);
+	/* A socket passed by systemd is bound and listening already. */
+	return srv->inherited ? 0 : srv->transport->open(srv);
 }
 
 void
@@ -389,7 +390,11 @@ server_stop(struct ss_server *srv, double deadline)
 	if (atomic_load(&srv->stopping))
 		return;
 	/* Before `stopping`: once the loop sees it, it may close the socket. */
-	if (srv->transport->stop_accepting != NULL)
+	/*
+	 * A socket systemd passed stays systemd's: shutting it would break
+	 * the next activation. It is only closed.
+	 */
+	if (srv->transport->stop_accepting != NULL && !srv->inherited)
 		srv->transport->stop_accepting(srv);
 	srv->stop_deadline = srv->conf->block_on_close ? deadline :
 	    clock_now();

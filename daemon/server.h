@@ -41,7 +41,9 @@ struct ss_server {
 	bool initialized;		/* init succeeded: fini is owed */
 
 	int listen_fd;
-	bool owns_path;			/* a unix socket file to remove */
+	char *owned_path;		/* absolute path of a unix socket file
+					   to remove at stop, or NULL */
+	bool inherited;			/* listen_fd came from systemd */
 	int wake_fd;			/* eventfd: a request ended, a child exited */
 	int stop_fd;			/* eventfd: written once at stop, never read */
 	pthread_t thread;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -127,7 +128,12 @@ unix_bind(struct ss_server *srv, int type)
 		    unix_path(srv));
 		return -1;
 	}
-	srv->owns_path = true;
+	/* Absolute: a detached daemon's working directory is "/". */
+	srv->owned_path = realpath(unix_path(srv), NULL);
+	if (srv->owned_path == NULL) {
+		log_errno(LOG_ERR, "server %s: %s", srv->name, unix_path(srv));
+		return -1;
+	}
 	return unix_set_owner(srv);
 }
 
@@ -169,12 +175,13 @@ unix_stream_accept(struct ss_server *srv, struct ss_request *req)
 static void
 unix_remove_path(struct ss_server *srv)
 {
-	if (!srv->owns_path)
+	if (srv->owned_path == NULL)
 		return;
-	srv->owns_path = false;
-	if (unlink(unix_path(srv)) < 0 && errno != ENOENT)
+	if (unlink(srv->owned_path) < 0 && errno != ENOENT)
 		log_errno(LOG_WARNING, "server %s: cannot remove %s",
-		    srv->name, unix_path(srv));
+		    srv->name, srv->owned_path);
+	free(srv->owned_path);
+	srv->owned_path = NULL;
 }
 
 /* Removing the file turns new clients away with ENOENT at once. */

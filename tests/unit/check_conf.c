@@ -21,6 +21,7 @@
 
 #include "concurrency.h"
 #include "conf.h"
+#include "log.h"
 #include "transport.h"
 
 #define DEFAULT_PLUGIN_DIR "/default/plugins"
@@ -791,31 +792,51 @@ END_TEST
 
 /* --- spec keys this version does not implement -------------------------- */
 
-START_TEST(test_daemon_user_not_supported)
+START_TEST(test_daemon_user_and_group_by_number)
 {
-	LOAD(.daemon = "user = \"sockserv\";");
-	expect_one_error(LINE_DAEMON_EXTRA, "not");
+	LOAD(.daemon = "user = \"4242\"; group = \"4343\";");
+	ck_assert_msg(load_ret == 0, "numeric ids refused:%s", all_errors());
+	ck_assert_int_eq(conf.uid, 4242);
+	ck_assert_int_eq(conf.gid, 4343);
 }
 END_TEST
 
-START_TEST(test_daemon_group_not_supported)
+START_TEST(test_daemon_user_by_name_gets_its_group)
 {
-	LOAD(.daemon = "group = \"sockserv\";");
-	expect_one_error(LINE_DAEMON_EXTRA, "not");
+	LOAD(.daemon = "user = \"root\";");
+	ck_assert_msg(load_ret == 0, "user root refused:%s", all_errors());
+	ck_assert_int_eq(conf.uid, 0);
+	ck_assert_int_eq(conf.gid, 0);
 }
 END_TEST
 
-START_TEST(test_daemon_pid_file_not_supported)
+START_TEST(test_daemon_unknown_user)
 {
-	LOAD(.daemon = "pid_file = \"/run/sockservd.pid\";");
-	expect_one_error(LINE_DAEMON_EXTRA, "not");
+	LOAD(.daemon = "user = \"no-such-user-here\";");
+	expect_one_error(LINE_DAEMON_EXTRA, "no-such-user-here");
 }
 END_TEST
 
-START_TEST(test_daemon_log_target_not_supported)
+START_TEST(test_daemon_group_without_user)
 {
-	LOAD(.daemon = "log_target = \"stderr\";");
-	expect_one_error(LINE_DAEMON_EXTRA, "not");
+	LOAD(.daemon = "group = \"0\";");
+	expect_one_error(LINE_DAEMON_EXTRA, "user");
+}
+END_TEST
+
+START_TEST(test_daemon_pid_file_and_log_target)
+{
+	LOAD(.daemon = "pid_file = \"/run/x.pid\"; log_target = \"syslog\";");
+	ck_assert_msg(load_ret == 0, "refused:%s", all_errors());
+	ck_assert_str_eq(conf.pid_file, "/run/x.pid");
+	ck_assert_int_eq(conf.log_target, LOG_TARGET_SYSLOG);
+}
+END_TEST
+
+START_TEST(test_daemon_unknown_log_target)
+{
+	LOAD(.daemon = "log_target = \"carrier-pigeon\";");
+	expect_one_error(LINE_DAEMON_EXTRA, "carrier-pigeon");
 }
 END_TEST
 
@@ -1045,10 +1066,12 @@ static TCase *tcase_not_supported(void)
 {
 	TCase *tc = tcase_with_files("not_supported");
 
-	tcase_add_test(tc, test_daemon_user_not_supported);
-	tcase_add_test(tc, test_daemon_group_not_supported);
-	tcase_add_test(tc, test_daemon_pid_file_not_supported);
-	tcase_add_test(tc, test_daemon_log_target_not_supported);
+	tcase_add_test(tc, test_daemon_user_and_group_by_number);
+	tcase_add_test(tc, test_daemon_user_by_name_gets_its_group);
+	tcase_add_test(tc, test_daemon_unknown_user);
+	tcase_add_test(tc, test_daemon_group_without_user);
+	tcase_add_test(tc, test_daemon_pid_file_and_log_target);
+	tcase_add_test(tc, test_daemon_unknown_log_target);
 	tcase_add_test(tc, test_server_access_not_supported);
 	tcase_add_test(tc, test_server_max_per_source_not_supported);
 	tcase_add_test(tc, test_socket_mode_on_tcp_is_an_error);
