@@ -69,16 +69,16 @@ forking_spawn(struct ss_server *srv, bool keep_listener,
 		log_error("server %s: out of memory", srv->name);
 		return -1;
 	}
-	pid = fork();
-	if (pid < 0) {
-		log_errno(LOG_ERR, "server %s: cannot fork", srv->name);
-		return -1;
-	}
+	pid = daemon_fork(srv->daemon, srv, keep_listener,
+	    req != NULL ? req->fd : -1);
 	if (pid == 0) {
-		daemon_after_fork(srv->daemon, srv, keep_listener);
 		body(srv, req);
 		fflush(NULL);
 		_exit(0);
+	}
+	if (pid < 0) {
+		log_errno(LOG_ERR, "server %s: cannot fork", srv->name);
+		return -1;
 	}
 	f->pids[f->n++] = pid;
 	return pid;

@@ -11,10 +11,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "concurrency.h"
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
@@ -22,15 +24,69 @@
 #include "server.h"
 #include "transport.h"
 
+/* One mark per descriptor the process may ever have. */
+static int
+daemon_conn_init(struct daemon *d)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max > (1 << 20))
+		rl.rlim_max = 1 << 20;
+	d->conn_max = (int)rl.rlim_max;
+	d->conn_open = calloc((size_t)d->conn_max, sizeof(*d->conn_open));
+	atomic_init(&d->conn_high, -1);
+	return d->conn_open != NULL ? 0 : -1;
+}
+
+void
+daemon_hold(struct daemon *d)
+{
+	pthread_rwlock_rdlock(&d->fork_lock);
+}
+
+void
+daemon_release(struct daemon *d)
+{
+	pthread_rwlock_unlock(&d->fork_lock);
+}
+
+void
+daemon_mark_conn(struct daemon *d, int fd, bool open)
+{
+	int high;
+
+	if (fd < 0 || fd >= d->conn_max)
+		return;
+	atomic_store(&d->conn_open[fd], open);
+	high = atomic_load(&d->conn_high);
+	while (open && fd > high &&
+	    !atomic_compare_exchange_weak(&d->conn_high, &high, fd))
+		;
+}
+
 int
-daemon_create(struct daemon *d, struct conf *conf)
+daemon_create(struct daemon *d, struct conf *conf,
+    const char *default_plugin_dir, int log_level_option)
 {
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
 	d->conf = conf;
+	d->default_plugin_dir = default_plugin_dir;
+	d->log_level_option = log_level_option;
 	d->pid = getpid();
 	d->signal_fd = d->done_fd = -1;
+	pthread_rwlock_init(&d->fork_lock, NULL);
+	if (daemon_conn_init(d) < 0) {
+		conf_free(conf);
+		free(conf);
+		goto nomem;
+	}
+	if (daemon_keep_conf(d, conf) < 0) {
+		conf_free(conf);
+		free(conf);
+		goto nomem;
+	}
 	d->servers = calloc(conf->nservers, sizeof(*d->servers));
 	if (d->servers == NULL)
 		goto nomem;
@@ -53,12 +109,112 @@ daemon_destroy(struct daemon *d)
 
 	for (i = 0; i < d->nservers; i++)
 		server_free(d->servers[i]);
+	for (i = 0; i < d->nretired; i++)
+		server_free(d->retired[i]);
+	for (i = 0; i < d->nconfs; i++) {
+		conf_free(d->confs[i]);
+		free(d->confs[i]);
+	}
 	free(d->servers);
+	free(d->retired);
+	free(d->confs);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
 	if (d->done_fd >= 0)
 		close(d->done_fd);
+	pthread_rwlock_destroy(&d->fork_lock);
+	free(d->conn_open);
 	memset(d, 0, sizeof(*d));
+}
+
+static int
+daemon_append(struct ss_server ***list, size_t *n, struct ss_server *srv)
+{
+	struct ss_server **grown = realloc(*list, (*n + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	grown[(*n)++] = srv;
+	*list = grown;
+	return 0;
+}
+
+int
+daemon_retire(struct daemon *d, struct ss_server *srv)
+{
+	return daemon_append(&d->retired, &d->nretired, srv);
+}
+
+int
+daemon_keep_conf(struct daemon *d, struct conf *conf)
+{
+	struct conf **grown = realloc(d->confs, (d->nconfs + 1) *
+	    sizeof(*grown));
+
+	if (grown == NULL)
+		return -1;
+	grown[d->nconfs++] = conf;
+	d->confs = grown;
+	return 0;
+}
+
+static bool
+daemon_conf_used(const struct daemon *d, const struct conf *conf)
+{
+	size_t i;
+
+	if (conf == d->conf)
+		return true;
+	for (i = 0; i < d->nretired; i++)
+		if (d->retired[i]->conf >= conf->servers &&
+		    d->retired[i]->conf < conf->servers + conf->nservers)
+			return true;
+	return false;
+}
+
+/*
+ * Frees the retired servers whose last request has ended (their plugin
+ * is finied and closed with them), then the configurations nobody uses.
+ */
+static void
+daemon_collect(struct daemon *d)
+{
+	size_t i = 0, j;
+
+	while (i < d->nretired) {
+		struct ss_server *srv = d->retired[i];
+
+		if (srv->running && !atomic_load(&srv->finished)) {
+			i++;
+			continue;
+		}
+		server_join(srv);
+		server_fini(srv);
+		server_free(srv);
+		d->retired[i] = d->retired[--d->nretired];
+	}
+	for (j = 0; j < d->nconfs; ) {
+		if (daemon_conf_used(d, d->confs[j])) {
+			j++;
+			continue;
+		}
+		conf_free(d->confs[j]);
+		free(d->confs[j]);
+		d->confs[j] = d->confs[--d->nconfs];
+	}
+}
+
+/* Every server, current and retired, has finished (or never started). */
+static bool
+daemon_finished(const struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nservers; i++)
+		if (d->servers[i]->running &&
+		    !atomic_load(&d->servers[i]->finished))
+			return false;
+	return d->nretired == 0;
 }
 
 int
@@ -68,7 +224,8 @@ daemon_load_plugins(struct daemon *d)
 	size_t i;
 
 	for (i = 0; i < d->nservers; i++)
-		if (server_load(d->servers[i], d->conf->plugin_dir) < 0)
+		if (server_load(d->servers[i], d->conf->plugin_dir,
+		    false) < 0)
 			rc = -1;
 	return rc;
 }
@@ -153,13 +310,18 @@ daemon_server_done(struct daemon *d)
 	(void)eventfd_write(d->done_fd, 1);
 }
 
-void
+/* In the child: what the daemon had open is not the child's business. */
+static void
 daemon_after_fork(struct daemon *d, struct ss_server *srv,
-    bool keep_listener)
+    bool keep_listener, int keep_fd)
 {
+	int high = atomic_load(&d->conn_high), fd;
 	sigset_t set;
 	size_t i;
 
+	for (fd = 0; fd <= high; fd++)
+		if (fd != keep_fd && atomic_load(&d->conn_open[fd]))
+			close(fd);
 	for (i = 0; i < d->nservers; i++) {
 		struct ss_server *s = d->servers[i];
 		bool own = s == srv;
@@ -195,6 +357,27 @@ daemon_after_fork(struct daemon *d, struct ss_server *srv,
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+pid_t
+daemon_fork(struct daemon *d, struct ss_server *srv, bool keep_listener,
+    int keep_fd)
+{
+	pid_t pid;
+
+	pthread_rwlock_wrlock(&d->fork_lock);
+	pid = fork();
+	if (pid != 0) {
+		pthread_rwlock_unlock(&d->fork_lock);
+		return pid;
+	}
+	daemon_after_fork(d, srv, keep_listener, keep_fd);
+	/*
+	 * The lock's writer was the parent's thread, which the child is
+	 * not as far as the lock can tell: a new lock, not an unlock.
+	 */
+	pthread_rwlock_init(&d->fork_lock, NULL);
+	return 0;
+}
+
 void
 daemon_notify_ready(struct daemon *d)
 {
@@ -212,6 +395,8 @@ daemon_stop(struct daemon *d, int sig)
 	size_t i;
 
 	notify_stopping();
+	for (i = 0; i < d->nretired; i++)
+		server_stop(d->retired[i], deadline);
 	log_notice("SIG%s: stopping (in-flight requests have %gs to finish)",
 	    sigabbrev_np(sig), d->conf->shutdown_timeout);
 	for (i = 0; i < d->nservers; i++)
@@ -236,12 +421,16 @@ daemon_signal(struct daemon *d, const struct signalfd_siginfo *si,
 		*stopping = true;
 		break;
 	case SIGHUP:
-		log_notice("SIGHUP: reload is not supported by this version; "
-		    "ignored");
+		if (*stopping)
+			log_notice("SIGHUP: stopping, not reloading");
+		else
+			daemon_reload(d);
 		break;
 	case SIGCHLD:
 		for (i = 0; i < d->nservers; i++)
 			server_wake(d->servers[i]);
+		for (i = 0; i < d->nretired; i++)
+			server_wake(d->retired[i]);
 		break;
 	}
 }
@@ -256,12 +445,10 @@ daemon_run(struct daemon *d)
 	double watchdog = notify_watchdog_interval(), next_ping = 0;
 	struct signalfd_siginfo si;
 	bool stopping = false;
-	size_t running = 0, done = 0, i;
 	eventfd_t n;
+	size_t i;
 
-	for (i = 0; i < d->nservers; i++)
-		running += d->servers[i]->running;
-	while (done < running) {
+	while (!(stopping && daemon_finished(d))) {
 		if (watchdog > 0 && clock_now() >= next_ping) {
 			notify_watchdog();
 			next_ping = clock_now() + watchdog;
@@ -273,14 +460,18 @@ daemon_run(struct daemon *d)
 			log_errno(LOG_ERR, "poll");
 			if (!stopping)
 				daemon_stop(d, SIGTERM);
+			stopping = true;
+			/* Without poll, wait for the threads by joining. */
 			break;
 		}
 		while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si))
 			daemon_signal(d, &si, &stopping);
 		if (eventfd_read(d->done_fd, &n) == 0)
-			done += n;
+			daemon_collect(d);
 	}
 	for (i = 0; i < d->nservers; i++)
 		server_join(d->servers[i]);
+	for (i = 0; i < d->nretired; i++)
+		server_join(d->retired[i]);
 	return 0;
 }

@@ -4,6 +4,8 @@
 #ifndef SS_DAEMON_H
 #define SS_DAEMON_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -12,16 +14,40 @@ struct conf;
 struct ss_server;
 
 struct daemon {
-	struct conf *conf;
+	struct conf *conf;		/* the configuration being served */
+	const char *default_plugin_dir;
+	int log_level_option;		/* -l, or -1: the file's log_level */
 	pid_t pid;
-	struct ss_server **servers;
+	struct ss_server **servers;	/* serving conf */
 	size_t nservers;
-	int signal_fd;		/* signalfd: TERM, INT, HUP, CHLD */
-	int done_fd;		/* eventfd: a server thread has finished */
+	/* Servers a reload replaced, finishing their requests. */
+	struct ss_server **retired;
+	size_t nretired;
+	/* Every configuration a server still points into (conf first). */
+	struct conf **confs;
+	size_t nconfs;
+	/*
+	 * Written around fork() and around swapping `servers`; read around
+	 * opening and closing a connection. A child thus always sees a whole
+	 * table to close descriptors from, and knows every connection that
+	 * other threads had open: it closes them, or their clients would
+	 * wait for an end of input as long as the child lives.
+	 */
+	pthread_rwlock_t fork_lock;
+	atomic_uchar *conn_open;	/* per descriptor: a connection */
+	atomic_int conn_high;		/* highest descriptor marked */
+	int conn_max;
+	int signal_fd;			/* signalfd: TERM, INT, HUP, CHLD */
+	int done_fd;			/* eventfd: a server thread finished */
 };
 
-/* Creates a server for each configured one. Logs and returns -1. */
-int daemon_create(struct daemon *d, struct conf *conf);
+/*
+ * Creates a server for each configured one; the daemon owns conf from
+ * now on (also on failure). log_level_option is -l's level, which
+ * reloads keep, or -1. Logs and returns -1.
+ */
+int daemon_create(struct daemon *d, struct conf *conf,
+    const char *default_plugin_dir, int log_level_option);
 void daemon_destroy(struct daemon *d);
 
 /* Each returns -1 after logging every failure it found. */
@@ -37,7 +63,7 @@ int daemon_start(struct daemon *d);
  */
 int daemon_signals_init(struct daemon *d);
 
-/* Runs until SIGTERM/SIGINT has stopped every started server. */
+/* Runs until SIGTERM/SIGINT has stopped every server. */
 int daemon_run(struct daemon *d);
 
 /* Tells systemd the daemon serves (READY=1 with a STATUS= summary). */
@@ -46,13 +72,30 @@ void daemon_notify_ready(struct daemon *d);
 /* Called by a server thread as its last act. Async-signal-safe. */
 void daemon_server_done(struct daemon *d);
 
+/* Adds conf to the configurations kept alive; -1 when out of memory. */
+int daemon_keep_conf(struct daemon *d, struct conf *conf);
+/* Adds srv to the retired servers; -1 when out of memory. */
+int daemon_retire(struct daemon *d, struct ss_server *srv);
+
 /*
- * In a child forked for `srv`: closes the daemon's own descriptors (but
- * srv's stop descriptor, and its listening socket when keep_listener),
- * marks srv as a child's copy and restores default signal handling. The
- * plugin's descriptors are left alone.
+ * Connections: opened and closed between daemon_hold and daemon_release
+ * (the read side of fork_lock), and marked with daemon_mark_conn.
  */
-void daemon_after_fork(struct daemon *d, struct ss_server *srv,
-    bool keep_listener);
+void daemon_hold(struct daemon *d);
+void daemon_release(struct daemon *d);
+void daemon_mark_conn(struct daemon *d, int fd, bool open);
+
+/*
+ * Forks for `srv`. In the child: closes the daemon's own descriptors and
+ * every connection but keep_fd (and srv's stop descriptor, and its
+ * listening socket when keep_listener), marks srv as a child's copy and
+ * restores default signal handling; the plugin's descriptors are left
+ * alone. Returns fork()'s result.
+ */
+pid_t daemon_fork(struct daemon *d, struct ss_server *srv,
+    bool keep_listener, int keep_fd);
+
+/* SIGHUP: re-reads the configuration and swaps to it if it is good. */
+void daemon_reload(struct daemon *d);
 
 #endif /* SS_DAEMON_H */

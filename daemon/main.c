@@ -90,14 +90,21 @@ options_parse(struct options *o, int argc, char **argv)
 	return -1;
 }
 
-static int
-conf_read_reporting(struct conf *conf, const struct options *o)
+/* $SOCKSERV_PLUGIN_DIR, else the directory plugins are installed in. */
+static const char *
+default_plugin_dir(void)
 {
-	const char *plugin_dir = getenv("SOCKSERV_PLUGIN_DIR");
+	const char *dir = getenv("SOCKSERV_PLUGIN_DIR");
+
+	return dir != NULL && *dir != '\0' ? dir : SS_PLUGINDIR;
+}
+
+static int
+conf_read_reporting(struct conf *conf, const struct options *o,
+    const char *plugin_dir)
+{
 	size_t i;
 
-	if (plugin_dir == NULL || *plugin_dir == '\0')
-		plugin_dir = SS_PLUGINDIR;
 	if (conf_load(conf, o->config, plugin_dir) == 0) {
 		log_set_level(o->log_level ? conf_log_level(o->log_level) :
 		    conf->log_level);
@@ -206,18 +213,24 @@ int
 main(int argc, char **argv)
 {
 	struct options o = { 0 };
-	struct conf conf;
+	const char *plugin_dir;
+	struct conf *conf;
 	struct daemon d;
 	int rc;
 
 	rc = options_parse(&o, argc, argv);
 	if (rc >= 0)
 		return rc;
-	if (conf_read_reporting(&conf, &o) < 0) {
-		conf_free(&conf);
+	plugin_dir = default_plugin_dir();
+	conf = calloc(1, sizeof(*conf));
+	if (conf == NULL || conf_read_reporting(conf, &o, plugin_dir) < 0) {
+		if (conf != NULL)
+			conf_free(conf);
+		free(conf);
 		return EXIT_CONFIG;
 	}
-	if (daemon_create(&d, &conf) < 0)
+	if (daemon_create(&d, conf, plugin_dir, o.log_level ?
+	    conf_log_level(o.log_level) : -1) < 0)
 		rc = EXIT_RUNTIME;
 	else if (daemon_load_plugins(&d) < 0)
 		rc = EXIT_CONFIG;
@@ -226,6 +239,5 @@ main(int argc, char **argv)
 	else
 		rc = serve(&d, &o);
 	daemon_destroy(&d);
-	conf_free(&conf);
 	return rc;
 }

@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "plugin.h"
 
-static char *
+char *
 plugin_path(const char *handler, const char *plugin_dir)
 {
 	char *path;
@@ -50,26 +53,58 @@ plugin_check(struct plugin *plugin, const struct ss_handler *h,
 	return NULL;
 }
 
+/* Copies the file into an anonymous memory file dlopen() sees as new. */
+static int
+plugin_copy(struct plugin *plugin, char *dlpath, size_t size)
+{
+	char buf[65536];
+	ssize_t n = 0;
+	int fd;
+
+	fd = open(plugin->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	plugin->memfd = memfd_create("sockserv-plugin", MFD_CLOEXEC);
+	while (plugin->memfd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		if (write(plugin->memfd, buf, (size_t)n) != n)
+			n = -1;
+	close(fd);
+	if (plugin->memfd < 0 || n < 0)
+		return -1;
+	snprintf(dlpath, size, "/proc/self/fd/%d", plugin->memfd);
+	return 0;
+}
+
 struct plugin *
-plugin_open(const char *handler, const char *plugin_dir)
+plugin_open(const char *handler, const char *plugin_dir, bool fresh)
 {
 	const struct ss_handler *h;
 	struct plugin *plugin;
 	const char *why;
-	char whybuf[128];
-	struct stat st;
+	char whybuf[128], dlpath[64];
 
 	plugin = calloc(1, sizeof(*plugin));
-	if (plugin == NULL || (plugin->path = plugin_path(handler,
-	    plugin_dir)) == NULL) {
+	if (plugin == NULL) {
+		log_error("cannot load plugin %s: out of memory", handler);
+		return NULL;
+	}
+	plugin->memfd = -1;
+	plugin->refs = 1;
+	plugin->path = plugin_path(handler, plugin_dir);
+	if (plugin->path == NULL) {
 		log_error("cannot load plugin %s: out of memory", handler);
 		goto fail;
 	}
-	if (stat(plugin->path, &st) < 0) {
+	if (stat(plugin->path, &plugin->st) < 0) {
 		log_errno(LOG_ERR, "cannot load plugin %s", plugin->path);
 		goto fail;
 	}
-	plugin->dl = dlopen(plugin->path, RTLD_NOW | RTLD_LOCAL);
+	if (fresh && plugin_copy(plugin, dlpath, sizeof(dlpath)) < 0) {
+		log_errno(LOG_ERR, "cannot load plugin %s: copy", plugin->path);
+		goto fail;
+	}
+	plugin->dl = dlopen(fresh ? dlpath : plugin->path,
+	    RTLD_NOW | RTLD_LOCAL);
 	if (plugin->dl == NULL) {
 		log_error("cannot load plugin %s: %s", plugin->path, dlerror());
 		goto fail;
@@ -95,13 +130,36 @@ fail:
 	return NULL;
 }
 
+bool
+plugin_changed(const struct plugin *plugin)
+{
+	struct stat st;
+
+	if (stat(plugin->path, &st) < 0)
+		return true;
+	return st.st_dev != plugin->st.st_dev ||
+	    st.st_ino != plugin->st.st_ino ||
+	    st.st_size != plugin->st.st_size ||
+	    st.st_mtim.tv_sec != plugin->st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != plugin->st.st_mtim.tv_nsec;
+}
+
+struct plugin *
+plugin_ref(struct plugin *plugin)
+{
+	plugin->refs++;
+	return plugin;
+}
+
 void
 plugin_close(struct plugin *plugin)
 {
-	if (plugin == NULL)
+	if (plugin == NULL || --plugin->refs > 0)
 		return;
 	if (plugin->dl != NULL)
 		dlclose(plugin->dl);
+	if (plugin->memfd >= 0)
+		close(plugin->memfd);
 	free(plugin->path);
 	free(plugin);
 }

@@ -7,18 +7,33 @@
 
 #include <sockserv/plugin.h>
 
+#include <stdbool.h>
+#include <sys/stat.h>
+
 struct plugin {
 	char *path;
 	void *dl;
+	int memfd;		/* a private copy of the file, or -1 */
+	unsigned refs;		/* servers using it; main thread only */
+	struct stat st;		/* the file as it was loaded */
 	/* The plugin's descriptor; members past its `size` are NULL here. */
 	struct ss_handler handler;
 };
 
 /*
  * Opens `handler`: a path when it holds a '/', else plugin_dir/NAME.so.
- * Logs "cannot load plugin PATH: REASON" and returns NULL on failure.
+ * `fresh` loads a private copy of the file, so that new code is loaded
+ * even while an older version of the same path stays in use. Logs
+ * "cannot load plugin PATH: REASON" and returns NULL on failure.
  */
-struct plugin *plugin_open(const char *handler, const char *plugin_dir);
+struct plugin *plugin_open(const char *handler, const char *plugin_dir,
+    bool fresh);
+/* The path `handler` names; the caller frees it. NULL when out of memory. */
+char *plugin_path(const char *handler, const char *plugin_dir);
+/* True when the file at plugin->path is no longer the one loaded. */
+bool plugin_changed(const struct plugin *plugin);
+struct plugin *plugin_ref(struct plugin *plugin);
+/* Drops a reference; the last one unloads the plugin. */
 void plugin_close(struct plugin *plugin);
 
 #endif /* SS_DAEMON_PLUGIN_H */

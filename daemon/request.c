@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "daemon.h"
 #include "request.h"
 #include "server.h"
 #include "transport.h"
@@ -53,8 +54,13 @@ request_free(struct ss_request *req)
 {
 	if (req == NULL)
 		return;
-	if (req->fd >= 0)
+	if (req->fd >= 0) {
+		/* Unmarked and closed as one, as far as fork() can tell. */
+		daemon_hold(req->srv->daemon);
+		daemon_mark_conn(req->srv->daemon, req->fd, false);
 		close(req->fd);
+		daemon_release(req->srv->daemon);
+	}
 	if (req->in != req->rbuf)
 		free(req->in);
 	free(req->out);

@@ -56,6 +56,7 @@ server_new(const struct conf_server *conf, struct daemon *daemon)
 	srv->concurrency = conf->concurrency;
 	srv->listen_fd = srv->wake_fd = srv->stop_fd = -1;
 	atomic_init(&srv->stopping, false);
+	atomic_init(&srv->finished, false);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -69,6 +70,8 @@ server_free(struct ss_server *srv)
 {
 	if (srv == NULL)
 		return;
+	if (srv->handed_over)
+		srv->listen_fd = -1;	/* the successor's now */
 	srv->transport->close(srv);
 	if (srv->concurrency->release != NULL)
 		srv->concurrency->release(srv);
@@ -86,13 +89,20 @@ server_free(struct ss_server *srv)
 }
 
 int
-server_load(struct ss_server *srv, const char *plugin_dir)
+server_load(struct ss_server *srv, const char *plugin_dir, bool fresh)
 {
-	srv->plugin = plugin_open(srv->conf->handler, plugin_dir);
+	srv->plugin = plugin_open(srv->conf->handler, plugin_dir, fresh);
 	if (srv->plugin == NULL)
 		return -1;
 	srv->handler = &srv->plugin->handler;
 	return 0;
+}
+
+void
+server_share_plugin(struct ss_server *srv, struct plugin *plugin)
+{
+	srv->plugin = plugin_ref(plugin);
+	srv->handler = &plugin->handler;
 }
 
 int
@@ -132,8 +142,11 @@ server_open(struct ss_server *srv)
 		log_errno(LOG_ERR, "server %s: eventfd", srv->name);
 		return -1;
 	}
-	/* A socket passed by systemd is bound and listening already. */
-	return srv->inherited ? 0 : srv->transport->open(srv);
+	/*
+	 * A socket passed by systemd, or kept from before a reload, is
+	 * bound and listening already.
+	 */
+	return srv->listen_fd >= 0 ? 0 : srv->transport->open(srv);
 }
 
 void
@@ -195,9 +208,15 @@ static struct ss_request *
 server_accept_one(struct ss_server *srv, struct backoff *b)
 {
 	struct ss_request *req = request_new(srv);
-	int r;
+	int r = -1;
 
-	r = req != NULL ? srv->transport->accept(srv, req) : -1;
+	/* Accepted and marked as one, as far as fork() can tell. */
+	if (req != NULL) {
+		daemon_hold(srv->daemon);
+		r = srv->transport->accept(srv, req);
+		daemon_mark_conn(srv->daemon, req->fd, true);
+		daemon_release(srv->daemon);
+	}
 	if (r == 1) {
 		if (b->failing) {
 			log_notice("server %s: accepting again", srv->name);
@@ -358,6 +377,7 @@ server_thread(void *arg)
 	if (left > 0)
 		log_warning("server %s: %u request(s) did not finish by the "
 		    "shutdown deadline", srv->name, left);
+	atomic_store(&srv->finished, true);
 	daemon_server_done(srv->daemon);
 	return NULL;
 }
@@ -394,7 +414,8 @@ server_stop(struct ss_server *srv, double deadline)
 	 * A socket systemd passed stays systemd's: shutting it would break
 	 * the next activation. It is only closed.
 	 */
-	if (srv->transport->stop_accepting != NULL && !srv->inherited)
+	if (srv->transport->stop_accepting != NULL && !srv->inherited &&
+	    !srv->handed_over)
 		srv->transport->stop_accepting(srv);
 	srv->stop_deadline = srv->conf->block_on_close ? deadline :
 	    clock_now();

@@ -44,10 +44,13 @@ struct ss_server {
 	char *owned_path;		/* absolute path of a unix socket file
 					   to remove at stop, or NULL */
 	bool inherited;			/* listen_fd came from systemd */
+	bool handed_over;		/* listen_fd now belongs to a successor
+					   (reload): neither shut nor closed */
 	int wake_fd;			/* eventfd: a request ended, a child exited */
 	int stop_fd;			/* eventfd: written once at stop, never read */
 	pthread_t thread;
 	bool running;			/* thread started, not yet joined */
+	atomic_bool finished;		/* the thread has nothing left to do */
 
 	atomic_bool stopping;
 	double stop_deadline;		/* valid once stopping is set */
@@ -63,8 +66,13 @@ struct ss_server *server_new(const struct conf_server *conf,
     struct daemon *daemon);
 void server_free(struct ss_server *srv);
 
-/* Loads the plugin; logs and returns -1 on failure. */
-int server_load(struct ss_server *srv, const char *plugin_dir);
+/*
+ * Loads the plugin (a private copy when `fresh`, see plugin_open); logs
+ * and returns -1 on failure.
+ */
+int server_load(struct ss_server *srv, const char *plugin_dir, bool fresh);
+/* Uses a plugin another server has loaded already. */
+void server_share_plugin(struct ss_server *srv, struct plugin *plugin);
 /* Runs the plugin's init; logs and returns -1 on failure. */
 int server_init(struct ss_server *srv);
 void server_fini(struct ss_server *srv);

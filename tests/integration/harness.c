@@ -264,10 +264,50 @@ kill_daemons(void)
 	}
 }
 
-/* In the child: stdout and stderr to `out`, a clean signal state, exec. */
+/*
+ * What systemd hands the processes it runs: removed for h_spawn and its
+ * kin, so that a test run from a systemd service behaves as any other.
+ */
+static const char *const systemd_vars[] = {
+	"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS",
+	"LISTEN_PID", "LISTEN_FDNAMES", "JOURNAL_STREAM", "INVOCATION_ID",
+};
+
+/*
+ * In the child, for h_spawn and its kin: the systemd variables removed,
+ * then "NAME=VALUE" entries of env set and "NAME" entries unset.
+ */
+static void
+child_env(const char *const *env)
+{
+	char name[256];
+	const char *eq;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(systemd_vars) / sizeof(systemd_vars[0]); i++)
+		unsetenv(systemd_vars[i]);
+	for (; env != NULL && *env != NULL; env++) {
+		eq = strchr(*env, '=');
+		if (eq == NULL) {
+			unsetenv(*env);
+			continue;
+		}
+		n = (size_t)(eq - *env);
+		if (n == 0 || n >= sizeof(name))
+			_exit(127);
+		memcpy(name, *env, n);
+		name[n] = '\0';
+		setenv(name, eq + 1, 1);
+	}
+}
+
+/*
+ * In the child: stdout and stderr to `out`, a clean signal state, exec.
+ * With `scrub`, child_env(env) prepares the environment.
+ */
 static void __attribute__((noreturn))
 child_exec(const char *const argv[], const char *out, const char *plugin_dir,
-    pid_t parent)
+    pid_t parent, bool scrub, const char *const *env)
 {
 	static const int sigs[] = { SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	sigset_t none;
@@ -293,6 +333,8 @@ child_exec(const char *const argv[], const char *out, const char *plugin_dir,
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
 	setenv("SOCKSERV_PLUGIN_DIR", plugin_dir, 1);
+	if (scrub)
+		child_env(env);
 	execv(argv[0], (char *const *)argv);
 	fprintf(stderr, "harness: cannot execute %s: %s\n", argv[0],
 	    strerror(errno));
@@ -300,7 +342,8 @@ child_exec(const char *const argv[], const char *out, const char *plugin_dir,
 }
 
 static pid_t
-spawn(const char *const argv[], const char *out)
+spawn_env(const char *const argv[], const char *out, bool scrub,
+    const char *const *env)
 {
 	const char *plugin_dir = h_env("SS_PLUGIN_DIR");
 	pid_t parent = getpid();
@@ -310,11 +353,17 @@ spawn(const char *const argv[], const char *out)
 	pid = fork();
 	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0)
-		child_exec(argv, out, plugin_dir, parent);
+		child_exec(argv, out, plugin_dir, parent, scrub, env);
 	/* Also here, so a kill(-pid) right after fork cannot miss. */
 	setpgid(pid, pid);
 	register_pid(pid);
 	return pid;
+}
+
+static pid_t
+spawn(const char *const argv[], const char *out)
+{
+	return spawn_env(argv, out, false, NULL);
 }
 
 /* argv[0] = $SS_SOCKSERVD, then `head` and `tail`, each up to NULL. */
@@ -378,6 +427,122 @@ kill_and_reap(struct h_daemon *d)
 	reap(d, true, &code);
 }
 
+/* --- processes that are not the test's children -------------------------- */
+
+/* In the test case's directory: the arguments given to h_kill_at_end. */
+#define KILL_LIST	"kill-at-end"
+
+/* Whether /proc/PID/cmdline holds `arg` as one whole argument. */
+static bool
+cmdline_has(const char *pid, const char *arg)
+{
+	char path[64], buf[8192];
+	size_t len = 0, off;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	while (len < sizeof(buf) - 1 &&
+	    (r = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	buf[len] = '\0';
+	for (off = 0; off < len; off += strlen(buf + off) + 1)
+		if (strcmp(buf + off, arg) == 0)
+			return true;
+	return false;
+}
+
+/* h_procs_with_arg without assertions, for the runner's teardown. */
+static size_t
+procs_with_arg(const char *arg, pid_t *pids, size_t cap)
+{
+	struct dirent *e;
+	size_t n = 0;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (dir == NULL)
+		return 0;
+	while ((e = readdir(dir)) != NULL) {
+		if (!isdigit((unsigned char)e->d_name[0]) ||
+		    atoi(e->d_name) == getpid() || !cmdline_has(e->d_name, arg))
+			continue;
+		if (n < cap)
+			pids[n] = (pid_t)atoi(e->d_name);
+		n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+size_t
+h_procs_with_arg(const char *arg, pid_t *pids, size_t cap)
+{
+	ck_assert_msg(access("/proc/self/cmdline", R_OK) == 0, "cannot read "
+	    "/proc/self/cmdline: %s", strerror(errno));
+	return procs_with_arg(arg, pids, cap);
+}
+
+/*
+ * Kills what h_kill_at_end listed in the test case's directory `dir`,
+ * again until none is left (a dying process may still fork).
+ */
+static void
+kill_listed(const char *dir)
+{
+	char path[PATH_MAX], line[PATH_MAX];
+	pid_t pids[64];
+	size_t n, i;
+	int tries;
+	FILE *f;
+
+	if (dir[0] == '\0' || snprintf(path, sizeof(path), "%s/%s", dir,
+	    KILL_LIST) >= (int)sizeof(path))
+		return;
+	f = fopen(path, "re");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '\0')
+			continue;
+		for (tries = 0; tries < 250; tries++) {
+			n = procs_with_arg(line, pids, 64);
+			if (n == 0)
+				break;
+			for (i = 0; i < n && i < 64; i++)
+				kill(pids[i], SIGKILL);
+			h_sleep_ms(20);
+		}
+	}
+	fclose(f);
+}
+
+void
+h_kill_at_end(const char *arg)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int ok;
+
+	ck_assert_msg(case_dir[0] != '\0', "harness: no test case directory; "
+	    "add h_add_fixtures() to the test case");
+	ck_assert_msg(*arg != '\0' && strchr(arg, '\n') == NULL, "harness: "
+	    "h_kill_at_end needs one non-empty line, not %s",
+	    h_quote(arg, strlen(arg)));
+	ck_assert_msg(snprintf(path, sizeof(path), "%s/%s", case_dir,
+	    KILL_LIST) < (int)sizeof(path), "harness: path too long");
+	f = fopen(path, "ae");
+	ck_assert_msg(f != NULL, "cannot open %s: %s", path, strerror(errno));
+	ok = fprintf(f, "%s\n", arg) > 0;
+	ok = (fclose(f) == 0) && ok;
+	ck_assert_msg(ok, "cannot write %s: %s", path, strerror(errno));
+}
+
 /* --- temporary directories ----------------------------------------------- */
 
 static bool
@@ -429,6 +594,7 @@ case_setup(void)
 static void
 case_teardown(void)
 {
+	kill_listed(case_dir);
 	if (case_dir[0] != '\0')
 		remove_tree(case_dir);
 	case_dir[0] = '\0';
@@ -452,6 +618,7 @@ static void
 test_teardown(void)
 {
 	kill_daemons();
+	kill_listed(case_dir);
 	remove_tree(test_dir);
 	test_dir[0] = '\0';
 }
@@ -596,6 +763,67 @@ h_run_argv(struct h_result *r, const char *const *args)
 	d.pid = spawn(argv, d.log);
 	r->status = h_daemon_wait_exit(&d);
 	h_read_file(d.log, r->output, sizeof(r->output));
+}
+
+void
+h_spawn(struct h_daemon *d, const char *const *argv, const char *const *env)
+{
+	size_t n;
+
+	for (n = 0; argv[n] != NULL; n++)
+		ck_assert_msg(n < MAX_ARGS - 1, "harness: too many arguments");
+	ck_assert_msg(n > 0 && argv[0][0] == '/', "harness: h_spawn needs "
+	    "an absolute program path (h_which finds one)");
+	d->log = h_path("%s/sockservd-%d.log", h_tmpdir(), ++nspawned);
+	d->pid = spawn_env(argv, d->log, true, env);
+	last_daemon = d;
+}
+
+void
+h_daemon_start_env(struct h_daemon *d, const char *conf,
+    const char *const *extra, const char *const *env)
+{
+	const char *const head[] = { "-F", "-f", conf, NULL };
+	const char *argv[MAX_ARGS];
+
+	build_argv(argv, head, extra);
+	h_spawn(d, argv, env);
+}
+
+void
+h_run_env(struct h_result *r, const char *const *args,
+    const char *const *env)
+{
+	const char *argv[MAX_ARGS];
+	struct h_daemon d;
+
+	build_argv(argv, args, NULL);
+	d.log = h_path("%s/run-%d.out", h_tmpdir(), ++nspawned);
+	d.pid = spawn_env(argv, d.log, true, env);
+	r->status = h_daemon_wait_exit(&d);
+	h_read_file(d.log, r->output, sizeof(r->output));
+}
+
+const char *
+h_which(const char *program)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char candidate[PATH_MAX];
+	int n;
+
+	for (p = path; p != NULL && *p != '\0'; p = *end ? end + 1 : end) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		n = snprintf(candidate, sizeof(candidate), "%.*s/%s",
+		    (int)(end - p), p, program);
+		if (end > p && n > 0 && n < (int)sizeof(candidate) &&
+		    access(candidate, X_OK) == 0)
+			return h_path("%s", candidate);
+	}
+	ck_abort_msg("%s is not in PATH (%s); this test needs it", program,
+	    path != NULL ? path : "unset");
+	return NULL;
 }
 
 /* --- TCP clients --------------------------------------------------------- */

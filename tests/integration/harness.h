@@ -13,7 +13,7 @@
  * return values for errors.
  *
  * The environment comes from `make check` (AM_TESTS_ENVIRONMENT):
- * SS_SOCKSERVD, SS_PLUGIN_DIR, SS_FIXTURE_DIR and SS_SRCDIR.
+ * SS_SOCKSERVD, SS_PLUGIN_DIR, SS_FIXTURE_DIR, SS_SRCDIR and SS_BUILDDIR.
  */
 #ifndef SS_TEST_HARNESS_H
 #define SS_TEST_HARNESS_H
@@ -134,6 +134,43 @@ struct h_result {
 void h_run_argv(struct h_result *r, const char *const *args);
 #define h_run(r, ...) \
 	h_run_argv((r), (const char *const[]){ __VA_ARGS__, NULL })
+
+/* --- the environment systemd gives, and processes that detach ----------- */
+
+/*
+ * Like h_daemon_start and h_run_argv, and h_spawn like h_daemon_start
+ * for any program (argv[0] an absolute path, argv ending with NULL), its
+ * output in d->log. But the process started gets none of the systemd
+ * variables of the test's environment (NOTIFY_SOCKET, WATCHDOG_USEC,
+ * WATCHDOG_PID, LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, JOURNAL_STREAM,
+ * INVOCATION_ID), so that a test run from a systemd service behaves as
+ * any other; then `env` (NULL or a NULL-terminated list) sets each
+ * "NAME=VALUE" and unsets each "NAME".
+ */
+void h_daemon_start_env(struct h_daemon *d, const char *conf,
+    const char *const *extra, const char *const *env);
+void h_run_env(struct h_result *r, const char *const *args,
+    const char *const *env);
+void h_spawn(struct h_daemon *d, const char *const *argv,
+    const char *const *env);
+
+/* The absolute path of program in PATH; fails when there is none. */
+const char *h_which(const char *program);
+
+/*
+ * Processes whose command line holds `arg` as one whole argument (say the
+ * config file of a daemon that detaches, so is no child of the test) are
+ * killed when the test ends however it ends: by the test's teardown, or
+ * by the test case's, which runs in check's runner process.
+ */
+void h_kill_at_end(const char *arg);
+
+/*
+ * The running processes other than the caller whose command line holds
+ * `arg` as one whole argument (zombies have none), at most cap, in pids;
+ * returns how many there are (possibly more than cap).
+ */
+size_t h_procs_with_arg(const char *arg, pid_t *pids, size_t cap);
 
 /* --- TCP clients --------------------------------------------------------- */
 
