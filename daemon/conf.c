@@ -304,34 +304,30 @@ conf_daemon_log(struct conf *conf, const config_setting_t *group)
 	}
 }
 
+/* Resolves a user or group named by `key`; reports an unknown one. */
+static void
+conf_id_setting(struct conf *conf, const config_setting_t *group,
+    const char *key, const char *text, bool user, unsigned *id_r)
+{
+	if (text != NULL && conf_id(text, user, id_r) < 0)
+		conf_error(conf, member_line(group, key), "unknown %s '%s' "
+		    "(expected a %s name or number)", user ? "user" : "group",
+		    text, user ? "user" : "group");
+}
+
 /* user and group become ids now, so -t reports unknown ones. */
 static void
 conf_daemon_ids(struct conf *conf, const config_setting_t *group)
 {
 	struct passwd pw, *pwp = NULL;
 	char buf[4096];
-	unsigned id;
 
-	if (conf->user != NULL) {
-		if (conf_id(conf->user, true, &id) < 0) {
-			conf_error(conf, member_line(group, "user"), "unknown "
-			    "user '%s' (expected a user name or uid)",
-			    conf->user);
-		} else {
-			conf->uid = (uid_t)id;
-			if (getpwuid_r(conf->uid, &pw, buf, sizeof(buf),
-			    &pwp) == 0 && pwp != NULL)
-				conf->gid = pwp->pw_gid;
-		}
-	}
-	if (conf->group != NULL) {
-		if (conf_id(conf->group, false, &id) < 0)
-			conf_error(conf, member_line(group, "group"), "unknown "
-			    "group '%s' (expected a group name or gid)",
-			    conf->group);
-		else
-			conf->gid = (gid_t)id;
-	}
+	conf_id_setting(conf, group, "user", conf->user, true, &conf->uid);
+	/* The user's primary group, unless `group` names another. */
+	if (conf->uid != (uid_t)-1 && getpwuid_r(conf->uid, &pw, buf,
+	    sizeof(buf), &pwp) == 0 && pwp != NULL)
+		conf->gid = pwp->pw_gid;
+	conf_id_setting(conf, group, "group", conf->group, false, &conf->gid);
 	if (conf->group != NULL && conf->user == NULL)
 		conf_error(conf, member_line(group, "group"), "'group' "
 		    "without 'user' (expected user = \"...\"; as well)");
@@ -438,7 +434,6 @@ conf_server_socket_file(struct conf *conf, struct conf_server *srv,
 		"socket_mode", "socket_owner", "socket_group" };
 	bool is_unix = srv->transport != NULL && srv->transport->socket_file;
 	unsigned long mode;
-	unsigned id;
 	char *end;
 	size_t i;
 
@@ -461,22 +456,10 @@ conf_server_socket_file(struct conf *conf, struct conf_server *srv,
 		else
 			srv->socket_mode = (mode_t)mode;
 	}
-	if (srv->socket_owner != NULL) {
-		if (conf_id(srv->socket_owner, true, &id) < 0)
-			conf_error(conf, member_line(group, "socket_owner"),
-			    "unknown user '%s' (expected a user name or uid)",
-			    srv->socket_owner);
-		else
-			srv->socket_uid = (uid_t)id;
-	}
-	if (srv->socket_group != NULL) {
-		if (conf_id(srv->socket_group, false, &id) < 0)
-			conf_error(conf, member_line(group, "socket_group"),
-			    "unknown group '%s' (expected a group name or gid)",
-			    srv->socket_group);
-		else
-			srv->socket_gid = (gid_t)id;
-	}
+	conf_id_setting(conf, group, "socket_owner", srv->socket_owner, true,
+	    &srv->socket_uid);
+	conf_id_setting(conf, group, "socket_group", srv->socket_group, false,
+	    &srv->socket_gid);
 }
 
 /* Resolves names into operations and parses the listen address. */

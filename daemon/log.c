@@ -94,9 +94,9 @@ log_set_target(enum log_target target, bool detached)
 			return -1;
 		}
 		if (log_syslog_fd < 0) {
-			log_errno(LOG_WARNING, "no syslog at /dev/log, so "
-			    "nothing is logged once detached (set log_target "
-			    "or use -F)");
+			log_errno(LOG_WARNING, "no syslog at /dev/log: once "
+			    "started, the detached daemon logs nothing (set "
+			    "log_target or use -F)");
 			target = LOG_TARGET_STDERR;
 		}
 	}

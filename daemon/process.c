@@ -24,17 +24,22 @@ process_wait_report(int fd)
 	_exit(status);
 }
 
+/*
+ * stdin and stdout go at once; stderr only once the start is reported,
+ * so that a failure before then still reaches the terminal.
+ */
 static int
-process_null_stdio(void)
+process_null_fd(int target)
 {
 	int fd = open("/dev/null", O_RDWR);
 
 	if (fd < 0)
 		return -1;
-	if (dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
-	    dup2(fd, STDERR_FILENO) < 0)
+	if (dup2(fd, target) < 0) {
+		close(fd);
 		return -1;
-	if (fd > STDERR_FILENO)
+	}
+	if (fd != target)
 		close(fd);
 	return 0;
 }
@@ -67,7 +72,8 @@ process_detach(void)
 		_exit(1);
 	if (pid > 0)
 		_exit(0);
-	if (chdir("/") < 0 || process_null_stdio() < 0)
+	if (chdir("/") < 0 || process_null_fd(STDIN_FILENO) < 0 ||
+	    process_null_fd(STDOUT_FILENO) < 0)
 		_exit(1);
 	return pfd[1];
 }
@@ -81,6 +87,7 @@ process_report(int fd, int status)
 		return;
 	(void)!write(fd, &byte, 1);
 	close(fd);
+	(void)process_null_fd(STDERR_FILENO);
 }
 
 int

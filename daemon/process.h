@@ -8,11 +8,12 @@
 #include <sys/types.h>
 
 /*
- * Detaches: double fork, new session, stdio on /dev/null, cwd "/". The
- * process that called it stays behind until the daemon reports its start
- * with process_report(), and exits with that status, so `sockservd`
- * without -F still fails visibly. Returns the descriptor to report on, or
- * -1 (logged) when detaching failed.
+ * Detaches: double fork, new session, stdio on /dev/null (stderr only
+ * once the start is reported), cwd "/". The process that called it stays
+ * behind until the daemon reports its start with process_report(), and
+ * exits with that status, so `sockservd` without -F still fails visibly.
+ * Returns the descriptor to report on, or -1 (logged) when detaching
+ * failed.
  */
 int process_detach(void);
 /* Reports the start-up outcome (0 or an exit status) and closes fd. */

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "concurrency.h"
 #include "conf.h"
@@ -382,9 +383,24 @@ server_thread(void *arg)
 	return NULL;
 }
 
+/* The address the socket really has: systemd's may differ from listen. */
+static const char *
+server_where(const struct ss_server *srv, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!srv->inherited || getsockname(srv->listen_fd,
+	    (struct sockaddr *)&ss, &len) < 0)
+		return srv->conf->listen;
+	addr_format((struct sockaddr *)&ss, len, buf, size);
+	return buf;
+}
+
 int
 server_start(struct ss_server *srv)
 {
+	char where[ADDR_NAME_MAX];
 	int err;
 
 	if (srv->concurrency->start != NULL &&
@@ -397,8 +413,9 @@ server_start(struct ss_server *srv)
 		return -1;
 	}
 	srv->running = true;
-	log_notice("server %s: serving %s on %s (%s, %d workers, handler %s "
-	    "%s)", srv->name, srv->transport->name, srv->conf->listen,
+	log_notice("server %s: serving %s on %s%s (%s, %d workers, handler %s "
+	    "%s)", srv->name, srv->transport->name, server_where(srv, where,
+	    sizeof(where)), srv->inherited ? " passed by systemd" : "",
 	    srv->concurrency->name, srv->conf->workers, srv->handler->name,
 	    srv->handler->version);
 	return 0;

@@ -830,7 +830,7 @@ START_TEST(test_user_drops_privileges)
 {
 	const struct passwd *pw;
 	const struct group *gr;
-	const char *settings, *task_dir, *status;
+	const char *settings, *conf, *task_dir, *status;
 	struct h_daemon d;
 	struct dirent *e;
 	int nthreads = 0;
@@ -857,7 +857,10 @@ START_TEST(test_user_drops_privileges)
 	ck_assert_msg(setgroups(2, (const gid_t[]){ 0, 1 }) == 0,
 	    "setgroups: %s", strerror(errno));
 	port = h_free_port();
-	h_daemon_start_env(&d, echo_conf(settings, port), NULL, NULL);
+	conf = echo_conf(settings, port);
+	/* Changing its ids cleared the daemon's PR_SET_PDEATHSIG. */
+	h_kill_at_end(conf);
+	h_daemon_start_env(&d, conf, NULL, NULL);
 	h_daemon_wait_port(&d, port);
 	exchange(&d, port, "hello\n", "hello\n");
 

@@ -685,6 +685,33 @@ h_log_contains(const struct h_daemon *d, const char *needle)
 	return strstr(text, needle) != NULL;
 }
 
+size_t
+h_log_count(const struct h_daemon *d, const char *word)
+{
+	struct stat st;
+	char *text, *line, *save;
+	size_t len = 0, n = 0;
+	ssize_t r;
+	int fd;
+
+	fd = open(d->log, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0 && fstat(fd, &st) == 0, "cannot open %s: %s",
+	    d->log, strerror(errno));
+	text = malloc((size_t)st.st_size + 1);
+	ck_assert_msg(text != NULL, "harness: out of memory");
+	while (len < (size_t)st.st_size &&
+	    (r = read(fd, text + len, (size_t)st.st_size - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	text[len] = '\0';
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (h_contains_word(line, word))
+			n++;
+	free(text);
+	return n;
+}
+
 void
 h_daemon_start(struct h_daemon *d, const char *conf, const char *const *extra)
 {
@@ -1137,6 +1164,32 @@ void
 h_daemon_wait_unix(struct h_daemon *d, const char *path)
 {
 	wait_ready(d, unix_accepts, path, path);
+}
+
+struct log_wait {
+	const struct h_daemon *d;
+	const char *word;
+	size_t n;
+};
+
+static bool
+log_reached(const void *arg)
+{
+	const struct log_wait *w = arg;
+
+	return h_log_count(w->d, w->word) >= w->n;
+}
+
+void
+h_daemon_wait_log(struct h_daemon *d, const char *word, size_t n)
+{
+	struct log_wait w = { d, word, n };
+	char what[256];
+
+	/* Not h_path: a test may wait many times. */
+	snprintf(what, sizeof(what), "%zu log line(s) with %s", n,
+	    h_quote(word, strlen(word)));
+	wait_ready(d, log_reached, &w, what);
 }
 
 /* --- datagram clients ---------------------------------------------------- */

@@ -119,6 +119,18 @@ const char *h_daemon_log_tail(const struct h_daemon *d);
 
 bool h_log_contains(const struct h_daemon *d, const char *needle);
 
+/*
+ * How many lines of the daemon's whole log hold `word` as
+ * h_contains_word finds it ("reloaded" is not in "reloading").
+ */
+size_t h_log_count(const struct h_daemon *d, const char *word);
+
+/*
+ * Waits until h_log_count(d, word) >= n; fails when the daemon exits
+ * first or H_TIMEOUT_MS pass.
+ */
+void h_daemon_wait_log(struct h_daemon *d, const char *word, size_t n);
+
 /* --- running the daemon to completion (-t, -V, refusals) ----------------- */
 
 struct h_result {
@@ -159,9 +171,11 @@ const char *h_which(const char *program);
 
 /*
  * Processes whose command line holds `arg` as one whole argument (say the
- * config file of a daemon that detaches, so is no child of the test) are
- * killed when the test ends however it ends: by the test's teardown, or
- * by the test case's, which runs in check's runner process.
+ * config file of a daemon that detaches, so is no child of the test, or
+ * of one that changes its user, which clears the PR_SET_PDEATHSIG that
+ * would have killed it with the test) are killed when the test ends
+ * however it ends: by the test's teardown, or by the test case's, which
+ * runs in check's runner process.
  */
 void h_kill_at_end(const char *arg);
 
