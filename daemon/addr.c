@@ -120,6 +120,14 @@ addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 		snprintf(buf, size, "%s:%u", host, ntohs(sin->sin_port));
 		break;
 	case AF_INET6:
+		/* An IPv4 client of a dual-stack socket reads as one. */
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], host,
+			    sizeof(host));
+			snprintf(buf, size, "%s:%u", host,
+			    ntohs(sin6->sin6_port));
+			break;
+		}
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
 		snprintf(buf, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
 		break;

@@ -63,7 +63,7 @@ static const struct conf_key server_keys[] = {
 	{ "socket_mode",	K_STRING,  SRV(socket_mode_text), 0, 0 },
 	{ "socket_owner",	K_STRING,  SRV(socket_owner), 0, 0 },
 	{ "socket_group",	K_STRING,  SRV(socket_group), 0, 0 },
-	{ "access",		K_PENDING, 0, 0, 0 },
+	{ "access",		K_GROUP,   SRV(access), 0, 0 },
 	{ "max_per_source",	K_PENDING, 0, 0, 0 },
 	{ NULL, K_PENDING, 0, 0, 0 }
 };
@@ -328,6 +328,11 @@ conf_daemon_ids(struct conf *conf, const config_setting_t *group)
 	    sizeof(buf), &pwp) == 0 && pwp != NULL)
 		conf->gid = pwp->pw_gid;
 	conf_id_setting(conf, group, "group", conf->group, false, &conf->gid);
+	if (conf->uid != (uid_t)-1 && conf->gid == (gid_t)-1 &&
+	    conf->group == NULL)
+		conf_error(conf, member_line(group, "user"), "user '%s' has no "
+		    "primary group (expected group = \"...\"; as well)",
+		    conf->user);
 	if (conf->group != NULL && conf->user == NULL)
 		conf_error(conf, member_line(group, "group"), "'group' "
 		    "without 'user' (expected user = \"...\"; as well)");
@@ -462,6 +467,73 @@ conf_server_socket_file(struct conf *conf, struct conf_server *srv,
 	    &srv->socket_gid);
 }
 
+/* One of access.allow / access.deny: an array or list of CIDR strings. */
+static void
+conf_acl_list(struct conf *conf, const config_setting_t *list,
+    struct acl_net **nets_r, size_t *n_r)
+{
+	const config_setting_t *e;
+	const char *error;
+	int i, n;
+
+	if (config_setting_type(list) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(list) != CONFIG_TYPE_LIST) {
+		conf_error(conf, line_of(list), "'%s' has the wrong type "
+		    "(expected [ \"CIDR\", ... ])", config_setting_name(list));
+		return;
+	}
+	n = config_setting_length(list);
+	*nets_r = calloc(n > 0 ? (size_t)n : 1, sizeof(**nets_r));
+	if (*nets_r == NULL) {
+		conf_error(conf, line_of(list), "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const char *text;
+
+		e = config_setting_get_elem(list, (unsigned)i);
+		text = config_setting_get_string(e);
+		if (text == NULL) {
+			conf_error(conf, line_of(list), "'%s' holds a "
+			    "non-string (expected [ \"CIDR\", ... ])",
+			    config_setting_name(list));
+			continue;
+		}
+		if (acl_parse(text, &(*nets_r)[*n_r], &error) < 0) {
+			conf_error(conf, line_of(e) ? line_of(e) :
+			    line_of(list), "bad address '%s' in %s (%s)",
+			    text, config_setting_name(list), error);
+			continue;
+		}
+		(*n_r)++;
+	}
+}
+
+/* access = { allow = [ ... ]; deny = [ ... ]; } */
+static void
+conf_server_access(struct conf *conf, struct conf_server *srv)
+{
+	const config_setting_t *s;
+	int i;
+
+	if (srv->access == NULL)
+		return;
+	for (i = 0; (s = config_setting_get_elem(srv->access, i)) != NULL;
+	    i++) {
+		const char *name = config_setting_name(s);
+
+		if (strcmp(name, "allow") == 0)
+			conf_acl_list(conf, s, &srv->acl.allow,
+			    &srv->acl.nallow);
+		else if (strcmp(name, "deny") == 0)
+			conf_acl_list(conf, s, &srv->acl.deny,
+			    &srv->acl.ndeny);
+		else
+			conf_error(conf, line_of(s), "unknown key '%s' in "
+			    "access (expected allow or deny)", name);
+	}
+}
+
 /* Resolves names into operations and parses the listen address. */
 static void
 conf_server_resolve(struct conf *conf, struct conf_server *srv,
@@ -474,6 +546,7 @@ conf_server_resolve(struct conf *conf, struct conf_server *srv,
 	conf_server_transport(conf, srv, group);
 	conf_server_model(conf, srv, group);
 	conf_server_socket_file(conf, srv, group);
+	conf_server_access(conf, srv);
 }
 
 static void
@@ -630,6 +703,8 @@ conf_free(struct conf *conf)
 	for (i = 0; i < conf->nerrors; i++)
 		free(conf->errors[i]);
 	free(conf->errors);
+	for (i = 0; i < conf->nservers; i++)
+		acl_free(&conf->servers[i].acl);
 	free(conf->servers);
 	if (conf->cfg_loaded)
 		config_destroy(&conf->cfg);

@@ -14,6 +14,8 @@
 #include <sys/types.h>
 #include <libconfig.h>
 
+#include "acl.h"
+
 struct transport_ops;
 struct concurrency_ops;
 
@@ -45,6 +47,8 @@ struct conf_server {
 	mode_t socket_mode;
 	uid_t socket_uid;			/* (uid_t)-1: unchanged */
 	gid_t socket_gid;
+	const config_setting_t *access;		/* the group as written */
+	struct acl acl;
 	int line;				/* where the server is declared */
 };
 

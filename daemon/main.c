@@ -133,7 +133,7 @@ config_test(struct daemon *d, const char *path)
 	return 0;
 }
 
-/* A relative pid file stays where it was meant once detached to "/". */
+/* A relative path stays where it was meant once detached to "/". */
 static const char *
 absolute_path(const char *path, char *buf, size_t size)
 {
@@ -213,6 +213,7 @@ int
 main(int argc, char **argv)
 {
 	struct options o = { 0 };
+	char config_path[4096];
 	const char *plugin_dir;
 	struct conf *conf;
 	struct daemon d;
@@ -221,6 +222,8 @@ main(int argc, char **argv)
 	rc = options_parse(&o, argc, argv);
 	if (rc >= 0)
 		return rc;
+	/* A reload re-reads it after detaching has moved us to "/". */
+	o.config = absolute_path(o.config, config_path, sizeof(config_path));
 	plugin_dir = default_plugin_dir();
 	conf = calloc(1, sizeof(*conf));
 	if (conf == NULL || conf_read_reporting(conf, &o, plugin_dir) < 0) {

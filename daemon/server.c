@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "clock.h"
 #include "concurrency.h"
@@ -222,6 +223,14 @@ server_accept_one(struct ss_server *srv, struct backoff *b)
 		if (b->failing) {
 			log_notice("server %s: accepting again", srv->name);
 			b->failing = false;
+		}
+		/* Checked before any plugin code sees the client. */
+		if (!acl_permits(&srv->conf->acl,
+		    (const struct sockaddr *)&req->peer, req->peerlen)) {
+			log_info("server %s: %s refused by access rules",
+			    srv->name, req->name);
+			request_free(req);
+			return NULL;
 		}
 		log_debug("server %s: request from %s", srv->name, req->name);
 		return req;

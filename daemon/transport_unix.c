@@ -94,10 +94,9 @@ unix_claim_path(struct ss_server *srv, int type)
 }
 
 static int
-unix_set_owner(struct ss_server *srv)
+unix_set_owner(struct ss_server *srv, const char *path)
 {
 	const struct conf_server *conf = srv->conf;
-	const char *path = unix_path(srv);
 
 	if (chmod(path, conf->socket_mode) < 0) {
 		log_errno(LOG_ERR, "server %s: chmod %s", srv->name, path);
@@ -111,9 +110,19 @@ unix_set_owner(struct ss_server *srv)
 	return 0;
 }
 
+/*
+ * The socket is bound to a temporary name, given its mode and owner (and
+ * made to listen), then renamed into place: no client ever finds the
+ * path with the wrong permissions or not yet listening. A path too long
+ * for the temporary name is bound in place.
+ */
 static int
-unix_bind(struct ss_server *srv, int type)
+unix_open(struct ss_server *srv, int type)
 {
+	struct sockaddr_un tmp = { .sun_family = AF_UNIX };
+	const char *path = unix_path(srv), *at = path;
+	int n;
+
 	if (unix_claim_path(srv, type) < 0)
 		return -1;
 	srv->listen_fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -122,38 +131,47 @@ unix_bind(struct ss_server *srv, int type)
 		log_errno(LOG_ERR, "server %s: socket", srv->name);
 		return -1;
 	}
-	if (bind(srv->listen_fd, (const struct sockaddr *)&srv->conf->addr,
-	    srv->conf->addrlen) < 0) {
-		log_errno(LOG_ERR, "server %s: cannot bind %s", srv->name,
-		    unix_path(srv));
+	n = snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.new", path);
+	if (n > 0 && (size_t)n < sizeof(tmp.sun_path)) {
+		at = tmp.sun_path;
+		(void)unlink(at);
+	} else {
+		/* parse_listen made sure the path itself fits. */
+		memcpy(tmp.sun_path, path, strlen(path) + 1);
+	}
+	if (bind(srv->listen_fd, (const struct sockaddr *)&tmp,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(at) + 1)) < 0) {
+		log_errno(LOG_ERR, "server %s: cannot bind %s", srv->name, at);
+		return -1;
+	}
+	if (unix_set_owner(srv, at) < 0 || (type == SOCK_STREAM &&
+	    listen(srv->listen_fd, srv->conf->request_queue_size) < 0) ||
+	    (at != path && rename(at, path) < 0)) {
+		log_errno(LOG_ERR, "server %s: cannot set up %s", srv->name,
+		    path);
+		(void)unlink(at);
 		return -1;
 	}
 	/* Absolute: a detached daemon's working directory is "/". */
-	srv->owned_path = realpath(unix_path(srv), NULL);
+	srv->owned_path = realpath(path, NULL);
 	if (srv->owned_path == NULL) {
-		log_errno(LOG_ERR, "server %s: %s", srv->name, unix_path(srv));
-		return -1;
-	}
-	return unix_set_owner(srv);
-}
-
-static int
-unix_stream_open(struct ss_server *srv)
-{
-	if (unix_bind(srv, SOCK_STREAM) < 0)
-		return -1;
-	if (listen(srv->listen_fd, srv->conf->request_queue_size) < 0) {
-		log_errno(LOG_ERR, "server %s: cannot listen on %s",
-		    srv->name, unix_path(srv));
+		log_errno(LOG_ERR, "server %s: %s", srv->name, path);
 		return -1;
 	}
 	return 0;
 }
 
 static int
+unix_stream_open(struct ss_server *srv)
+{
+	return unix_open(srv, SOCK_STREAM);
+}
+
+static int
 unix_dgram_open(struct ss_server *srv)
 {
-	return unix_bind(srv, SOCK_DGRAM);
+	return unix_open(srv, SOCK_DGRAM);
 }
 
 /* An unbound client has no path: name it by its credentials instead. */

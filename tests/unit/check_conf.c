@@ -840,10 +840,27 @@ START_TEST(test_daemon_unknown_log_target)
 }
 END_TEST
 
-START_TEST(test_server_access_not_supported)
+START_TEST(test_server_access_rules)
 {
-	LOAD(.extra = "access = { allow = [ \"127.0.0.0/8\" ]; deny = [ ]; };");
-	expect_one_error(LINE_EXTRA, "not");
+	LOAD(.extra = "access = { allow = [ \"127.0.0.0/8\", \"::1\" ]; "
+	    "deny = [ \"127.0.0.9\" ]; };");
+	ck_assert_msg(load_ret == 0, "access refused:%s", all_errors());
+	ck_assert_uint_eq(conf.servers[0].acl.nallow, 2);
+	ck_assert_uint_eq(conf.servers[0].acl.ndeny, 1);
+}
+END_TEST
+
+START_TEST(test_server_access_bad_cidr)
+{
+	LOAD(.extra = "access = { allow = [ \"10.0.0.0/40\" ]; };");
+	expect_one_error(LINE_EXTRA, "10.0.0.0/40");
+}
+END_TEST
+
+START_TEST(test_server_access_unknown_key)
+{
+	LOAD(.extra = "access = { permit = [ \"10.0.0.0/8\" ]; };");
+	expect_one_error(LINE_EXTRA, "permit");
 }
 END_TEST
 
@@ -1072,7 +1089,9 @@ static TCase *tcase_not_supported(void)
 	tcase_add_test(tc, test_daemon_group_without_user);
 	tcase_add_test(tc, test_daemon_pid_file_and_log_target);
 	tcase_add_test(tc, test_daemon_unknown_log_target);
-	tcase_add_test(tc, test_server_access_not_supported);
+	tcase_add_test(tc, test_server_access_rules);
+	tcase_add_test(tc, test_server_access_bad_cidr);
+	tcase_add_test(tc, test_server_access_unknown_key);
 	tcase_add_test(tc, test_server_max_per_source_not_supported);
 	tcase_add_test(tc, test_socket_mode_on_tcp_is_an_error);
 	tcase_add_test(tc, test_transport_udp_accepted);
