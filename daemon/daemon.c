@@ -225,7 +225,7 @@ daemon_load_plugins(struct daemon *d)
 
 	for (i = 0; i < d->nservers; i++)
 		if (server_load(d->servers[i], d->conf->plugin_dir,
-		    false) < 0)
+		    false, d->conf->uid) < 0)
 			rc = -1;
 	return rc;
 }

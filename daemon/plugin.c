@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,6 +54,36 @@ plugin_check(struct plugin *plugin, const struct ss_handler *h,
 	return NULL;
 }
 
+/*
+ * A plugin runs with the daemon's privileges, so only root or the
+ * daemon's own user may be able to change it or the directory it is in.
+ * Returns NULL when both are safe, else why not (in buf).
+ */
+static const char *
+plugin_unsafe(const char *path, uid_t trusted, char *buf, size_t size)
+{
+	char *copy = strdup(path);
+	const char *what[2] = { path, copy ? dirname(copy) : NULL };
+	struct stat st;
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < 2 && buf[0] == '\0'; i++) {
+		if (what[i] == NULL || stat(what[i], &st) < 0)
+			continue;
+		if (st.st_uid != 0 && st.st_uid != geteuid() &&
+		    st.st_uid != trusted)
+			snprintf(buf, size, "%s is owned by uid %ld, not by "
+			    "root or the daemon's user (chown root %s)",
+			    what[i], (long)st.st_uid, what[i]);
+		else if (st.st_mode & (S_IWGRP | S_IWOTH))
+			snprintf(buf, size, "%s is writable by group or others "
+			    "(chmod go-w %s)", what[i], what[i]);
+	}
+	free(copy);
+	return buf[0] != '\0' ? buf : NULL;
+}
+
 /* Copies the file into an anonymous memory file dlopen() sees as new. */
 static int
 plugin_copy(struct plugin *plugin, char *dlpath, size_t size)
@@ -76,12 +107,13 @@ plugin_copy(struct plugin *plugin, char *dlpath, size_t size)
 }
 
 struct plugin *
-plugin_open(const char *handler, const char *plugin_dir, bool fresh)
+plugin_open(const char *handler, const char *plugin_dir, bool fresh,
+    uid_t trusted)
 {
 	const struct ss_handler *h;
 	struct plugin *plugin;
 	const char *why;
-	char whybuf[128], dlpath[64];
+	char whybuf[1024], dlpath[64];
 
 	plugin = calloc(1, sizeof(*plugin));
 	if (plugin == NULL) {
@@ -97,6 +129,12 @@ plugin_open(const char *handler, const char *plugin_dir, bool fresh)
 	}
 	if (stat(plugin->path, &plugin->st) < 0) {
 		log_errno(LOG_ERR, "cannot load plugin %s", plugin->path);
+		goto fail;
+	}
+	if ((why = plugin_unsafe(plugin->path, trusted, whybuf,
+	    sizeof(whybuf))) != NULL) {
+		log_error("cannot load plugin %s: unsafe: %s", plugin->path,
+		    why);
 		goto fail;
 	}
 	if (fresh && plugin_copy(plugin, dlpath, sizeof(dlpath)) < 0) {

@@ -22,12 +22,15 @@ struct plugin {
 
 /*
  * Opens `handler`: a path when it holds a '/', else plugin_dir/NAME.so.
- * `fresh` loads a private copy of the file, so that new code is loaded
- * even while an older version of the same path stays in use. Logs
- * "cannot load plugin PATH: REASON" and returns NULL on failure.
+ * The file and its directory must be owned by root, the daemon's
+ * effective user or `trusted` (the configured user, or -1), and not be
+ * writable by group or others. `fresh` loads a private copy of the file,
+ * so that new code is loaded even while an older version of the same
+ * path stays in use. Logs "cannot load plugin PATH: REASON" and returns
+ * NULL on failure.
  */
 struct plugin *plugin_open(const char *handler, const char *plugin_dir,
-    bool fresh);
+    bool fresh, uid_t trusted);
 /* The path `handler` names; the caller frees it. NULL when out of memory. */
 char *plugin_path(const char *handler, const char *plugin_dir);
 /* True when the file at plugin->path is no longer the one loaded. */

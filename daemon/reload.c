@@ -55,8 +55,9 @@ reload_same_socket(const struct daemon *d, const struct conf_server *conf)
  */
 static int
 reload_plugin(const struct daemon *d, struct ss_server *srv,
-    const char *plugin_dir)
+    const struct conf *conf)
 {
+	const char *plugin_dir = conf->plugin_dir;
 	char *path = plugin_path(srv->conf->handler, plugin_dir);
 	size_t i;
 
@@ -74,7 +75,7 @@ reload_plugin(const struct daemon *d, struct ss_server *srv,
 		}
 	}
 	free(path);
-	return server_load(srv, plugin_dir, true);
+	return server_load(srv, plugin_dir, true, conf->uid);
 }
 
 /* Undoes reload_build: nothing of the running servers is touched. */
@@ -117,7 +118,7 @@ reload_build_one(struct daemon *d, struct successor *next, size_t i)
 		srv->listen_fd = old->listen_fd;
 		srv->inherited = old->inherited;
 	}
-	if (reload_plugin(d, srv, next->conf->plugin_dir) < 0 ||
+	if (reload_plugin(d, srv, next->conf) < 0 ||
 	    server_open(srv) < 0 || server_init(srv) < 0)
 		return -1;
 	return 0;

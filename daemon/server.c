@@ -91,9 +91,11 @@ server_free(struct ss_server *srv)
 }
 
 int
-server_load(struct ss_server *srv, const char *plugin_dir, bool fresh)
+server_load(struct ss_server *srv, const char *plugin_dir, bool fresh,
+    uid_t trusted)
 {
-	srv->plugin = plugin_open(srv->conf->handler, plugin_dir, fresh);
+	srv->plugin = plugin_open(srv->conf->handler, plugin_dir, fresh,
+	    trusted);
 	if (srv->plugin == NULL)
 		return -1;
 	srv->handler = &srv->plugin->handler;
@@ -253,7 +255,12 @@ server_accept(struct ss_server *srv, struct backoff *b)
 	struct ss_request *req;
 	int n;
 
-	for (n = 0; n < SERVER_ACCEPT_BATCH && server_has_room(srv); n++) {
+	/*
+	 * Once stopping, not one more: after a reload the socket belongs to
+	 * the successor, whose code new clients must get.
+	 */
+	for (n = 0; n < SERVER_ACCEPT_BATCH && server_has_room(srv) &&
+	    !atomic_load(&srv->stopping); n++) {
 		req = server_accept_one(srv, b);
 		if (req == NULL)
 			break;
@@ -285,7 +292,7 @@ server_work(struct ss_server *srv)
 			return;
 		if (backoff.retry_at != 0 && clock_now() >= backoff.retry_at)
 			backoff.retry_at = 0;
-		if (!(pfd[1].revents & POLLIN))
+		if (!(pfd[1].revents & POLLIN) || atomic_load(&srv->stopping))
 			continue;
 		/* Several workers wake for one request; the others get none. */
 		req = server_accept_one(srv, &backoff);

@@ -67,10 +67,11 @@ struct ss_server *server_new(const struct conf_server *conf,
 void server_free(struct ss_server *srv);
 
 /*
- * Loads the plugin (a private copy when `fresh`, see plugin_open); logs
- * and returns -1 on failure.
+ * Loads the plugin (a private copy when `fresh`, trusting files of
+ * `trusted` too: see plugin_open); logs and returns -1 on failure.
  */
-int server_load(struct ss_server *srv, const char *plugin_dir, bool fresh);
+int server_load(struct ss_server *srv, const char *plugin_dir, bool fresh,
+    uid_t trusted);
 /* Uses a plugin another server has loaded already. */
 void server_share_plugin(struct ss_server *srv, struct plugin *plugin);
 /* Runs the plugin's init; logs and returns -1 on failure. */

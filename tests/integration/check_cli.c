@@ -5,9 +5,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -137,7 +139,11 @@ START_TEST(test_check_reports_every_error)
 END_TEST
 
 /* Plugins the loader must refuse, and the word that says why. */
-enum plugin_home { IN_TMPDIR, IN_SRCDIR, IN_FIXTURES };
+enum plugin_home {
+	IN_TMPDIR, IN_SRCDIR, IN_FIXTURES,
+	/* A good plugin (echo.so) made unsafe to load: */
+	WRITABLE_FILE, WRITABLE_DIR, FOREIGN_FILE,
+};
 
 static const struct refusal {
 	const char *name;
@@ -151,14 +157,54 @@ static const struct refusal {
 	{ "bad_abi", IN_FIXTURES, "ABI", 2 },
 	{ "no_handle", IN_FIXTURES, "handle", 2 },
 	{ "init_fail", IN_FIXTURES, "init failed", 1 },
+	{ "writable_file", WRITABLE_FILE, "go-w", 2 },
+	{ "writable_dir", WRITABLE_DIR, "go-w", 2 },
+	{ "foreign_file", FOREIGN_FILE, "chown", 2 },
 };
 
 #define NREFUSALS ((int)(sizeof(refusals) / sizeof(refusals[0])))
 
+/* A copy of echo.so at path with the given mode, owned by uid. */
+static void
+unsafe_copy(const char *path, mode_t mode, uid_t uid)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, out;
+
+	in = open(h_path("%s/echo.so", h_env("SS_PLUGIN_DIR")), O_RDONLY);
+	out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_msg(in >= 0 && out >= 0, "copy to %s: %s", path,
+	    strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_msg(write(out, buf, (size_t)n) == n, "write %s", path);
+	close(in);
+	close(out);
+	ck_assert_msg(chmod(path, mode) == 0 && chown(path, uid, 0) == 0,
+	    "chmod/chown %s: %s", path, strerror(errno));
+}
+
 static const char *
 refusal_path(const struct refusal *f)
 {
+	const char *dir, *path;
+
 	switch (f->home) {
+	case WRITABLE_FILE:
+		path = h_path("%s/%s.so", h_tmpdir(), f->name);
+		unsafe_copy(path, 0666, 0);
+		return path;
+	case WRITABLE_DIR:
+		dir = h_path("%s/open", h_tmpdir());
+		ck_assert_msg(mkdir(dir, 0700) == 0 && chmod(dir, 0777) == 0,
+		    "mkdir %s: %s", dir, strerror(errno));
+		path = h_path("%s/%s.so", dir, f->name);
+		unsafe_copy(path, 0644, 0);
+		return path;
+	case FOREIGN_FILE:
+		path = h_path("%s/%s.so", h_tmpdir(), f->name);
+		unsafe_copy(path, 0644, 4242);
+		return path;
 	case IN_TMPDIR:
 		return h_path("%s/%s.so", h_tmpdir(), f->name);
 	case IN_SRCDIR:
