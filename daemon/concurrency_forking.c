@@ -24,12 +24,21 @@
 #include "daemon.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "persource.h"
 #include "request.h"
 #include "server.h"
 #include "transport.h"
 
+/* A child, and the max_per_source count it holds, released at reap. */
+struct child {
+	pid_t pid;
+	bool counted;
+	socklen_t peerlen;
+	struct sockaddr_storage peer;
+};
+
 struct forking {
-	pid_t *pids;
+	struct child *children;
 	unsigned n;
 };
 
@@ -42,9 +51,9 @@ forking_state(struct ss_server *srv)
 		f = calloc(1, sizeof(*f));
 		if (f == NULL)
 			return NULL;
-		f->pids = calloc((size_t)srv->conf->max_children,
-		    sizeof(*f->pids));
-		if (f->pids == NULL) {
+		f->children = calloc((size_t)srv->conf->max_children,
+		    sizeof(*f->children));
+		if (f->children == NULL) {
 			free(f);
 			return NULL;
 		}
@@ -80,7 +89,15 @@ forking_spawn(struct ss_server *srv, bool keep_listener,
 		log_errno(LOG_ERR, "server %s: cannot fork", srv->name);
 		return -1;
 	}
-	f->pids[f->n++] = pid;
+	f->children[f->n] = (struct child){ .pid = pid };
+	/* The parent releases the request's count when the child is gone. */
+	if (req != NULL && req->counted) {
+		f->children[f->n].counted = true;
+		f->children[f->n].peer = req->peer;
+		f->children[f->n].peerlen = req->peerlen;
+		req->counted = false;
+	}
+	f->n++;
 	return pid;
 }
 
@@ -88,8 +105,10 @@ static void
 forking_serve_one(struct ss_server *srv, struct ss_request *req)
 {
 	(void)srv;
-	/* Made in the parent; here the parent's signal is the deadline. */
+	/* Made in the parent; here the parent's signal is the deadline, and
+	   the parent releases the max_per_source count. */
 	req->cancel_fd = -1;
+	req->counted = false;
 	lifecycle_run(req);
 	request_free(req);
 }
@@ -133,6 +152,20 @@ forking_report(struct ss_server *srv, pid_t pid, int status)
 		    srv->name, what, (long)pid, WEXITSTATUS(status));
 }
 
+/* Drops child i from the table, with what it held. */
+static void
+forking_forget(struct ss_server *srv, unsigned i)
+{
+	struct forking *f = srv->model;
+	struct child *c = &f->children[i];
+
+	if (c->counted)
+		persource_release(srv->persource,
+		    (const struct sockaddr *)&c->peer, c->peerlen);
+	f->children[i] = f->children[--f->n];
+	server_request_end(srv);
+}
+
 /* Reaps the children that ended; returns how many. */
 static unsigned
 forking_collect(struct ss_server *srv)
@@ -142,10 +175,10 @@ forking_collect(struct ss_server *srv)
 	int status;
 
 	while (f != NULL && i < f->n) {
-		if (waitpid(f->pids[i], &status, WNOHANG) == f->pids[i]) {
-			forking_report(srv, f->pids[i], status);
-			f->pids[i] = f->pids[--f->n];
-			server_request_end(srv);
+		if (waitpid(f->children[i].pid, &status, WNOHANG) ==
+		    f->children[i].pid) {
+			forking_report(srv, f->children[i].pid, status);
+			forking_forget(srv, i);
 			reaped++;
 		} else {
 			i++;
@@ -188,7 +221,7 @@ forking_signal_all(struct ss_server *srv, int sig)
 	unsigned i;
 
 	for (i = 0; f != NULL && i < f->n; i++)
-		(void)kill(f->pids[i], sig);
+		(void)kill(f->children[i].pid, sig);
 }
 
 /* SIGTERM, a second to go, then SIGKILL and a blocking reap. */
@@ -203,9 +236,8 @@ forking_abort(struct ss_server *srv)
 		return;
 	forking_signal_all(srv, SIGKILL);
 	while (f->n > 0) {
-		(void)waitpid(f->pids[f->n - 1], &status, 0);
-		f->n--;
-		server_request_end(srv);
+		(void)waitpid(f->children[f->n - 1].pid, &status, 0);
+		forking_forget(srv, f->n - 1);
 	}
 }
 
@@ -215,7 +247,7 @@ forking_release(struct ss_server *srv)
 	struct forking *f = srv->model;
 
 	if (f != NULL) {
-		free(f->pids);
+		free(f->children);
 		free(f);
 		srv->model = NULL;
 	}

@@ -64,7 +64,7 @@ static const struct conf_key server_keys[] = {
 	{ "socket_owner",	K_STRING,  SRV(socket_owner), 0, 0 },
 	{ "socket_group",	K_STRING,  SRV(socket_group), 0, 0 },
 	{ "access",		K_GROUP,   SRV(access), 0, 0 },
-	{ "max_per_source",	K_PENDING, 0, 0, 0 },
+	{ "max_per_source",	K_INT,     SRV(max_per_source), 0, 65535 },
 	{ NULL, K_PENDING, 0, 0, 0 }
 };
 

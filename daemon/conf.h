@@ -47,6 +47,7 @@ struct conf_server {
 	mode_t socket_mode;
 	uid_t socket_uid;			/* (uid_t)-1: unchanged */
 	gid_t socket_gid;
+	int max_per_source;			/* 0: no cap */
 	const config_setting_t *access;		/* the group as written */
 	struct acl acl;
 	int line;				/* where the server is declared */

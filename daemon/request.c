@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
+#include "persource.h"
 #include "request.h"
 #include "server.h"
 #include "transport.h"
@@ -54,6 +55,9 @@ request_free(struct ss_request *req)
 {
 	if (req == NULL)
 		return;
+	if (req->counted)
+		persource_release(req->srv->persource,
+		    (const struct sockaddr *)&req->peer, req->peerlen);
 	if (req->fd >= 0) {
 		/* Unmarked and closed as one, as far as fork() can tell. */
 		daemon_hold(req->srv->daemon);

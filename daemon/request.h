@@ -29,6 +29,7 @@ struct ss_request {
 	char *out;		/* a datagram's reply (owned), or NULL */
 	size_t outlen;
 	size_t bytes_in, bytes_out;	/* for the access log line */
+	bool counted;		/* holds one of its source's max_per_source */
 	double started;
 	char rbuf[REQUEST_RBUF_SIZE];
 };

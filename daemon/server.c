@@ -21,6 +21,7 @@
 #include "lifecycle.h"
 #include "daemon.h"
 #include "log.h"
+#include "persource.h"
 #include "plugin.h"
 #include "request.h"
 #include "server.h"
@@ -51,6 +52,14 @@ server_new(const struct conf_server *conf, struct daemon *daemon)
 		return NULL;
 	}
 	atomic_init(&srv->shared->last_request_ns, 0);
+	/* Never more sources in flight than requests in flight. */
+	if (conf->max_per_source > 0 && (srv->persource = persource_new(
+	    (unsigned)conf->max_per_source, (unsigned)conf->max_children +
+	    1)) == NULL) {
+		munmap(srv->shared, sizeof(*srv->shared));
+		free(srv);
+		return NULL;
+	}
 	srv->conf = conf;
 	srv->name = conf->name;
 	srv->daemon = daemon;
@@ -87,6 +96,7 @@ server_free(struct ss_server *srv)
 	pthread_cond_destroy(&srv->idle);
 	pthread_mutex_destroy(&srv->lock);
 	munmap(srv->shared, sizeof(*srv->shared));
+	persource_free(srv->persource);
 	free(srv);
 }
 
@@ -234,6 +244,15 @@ server_accept_one(struct ss_server *srv, struct backoff *b)
 			request_free(req);
 			return NULL;
 		}
+		if (srv->persource != NULL && !persource_acquire(srv->persource,
+		    (const struct sockaddr *)&req->peer, req->peerlen)) {
+			log_info("server %s: %s refused: max_per_source (%d) "
+			    "requests in flight", srv->name, req->name,
+			    srv->conf->max_per_source);
+			request_free(req);
+			return NULL;
+		}
+		req->counted = srv->persource != NULL;
 		log_debug("server %s: request from %s", srv->name, req->name);
 		return req;
 	}

@@ -37,6 +37,7 @@ struct ss_server {
 	const struct ss_handler *handler;
 	void *data;			/* the plugin's, per server */
 	struct server_shared *shared;
+	struct persource *persource;	/* max_per_source counts, or NULL */
 	bool child;			/* this copy lives in a forked child */
 	bool initialized;		/* init succeeded: fini is owed */
 

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -471,6 +472,101 @@ START_TEST(test_busy_server_does_not_delay_others)
 }
 END_TEST
 
+/* %1$s model, %2$d port, %3$s lifecycle.so, %4$d workers. */
+static const char per_source_conf[] =
+    "daemon: { shutdown_timeout = 5.0; };\n"
+    "servers = (\n"
+    "  { name = \"ps\"; transport = \"tcp\"; listen = \"127.0.0.1:%2$d\";\n"
+    "    handler = \"%3$s\"; concurrency = \"%1$s\"; workers = %4$d;\n"
+    "    max_per_source = 2; }\n"
+    ");\n";
+
+static const struct { const char *model; int workers; } per_source_cases[] = {
+	{ "threading", 0 }, { "forking", 0 }, { "threading", 4 },
+	{ "forking", 4 },
+};
+
+/* A connection from `ip` (a 127.0.0.0/8 address) to the port. */
+static int
+connect_from(const char *ip, int port)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	struct timeval tv = { 10, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	inet_pton(AF_INET, ip, &src.sin_addr);
+	inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+	dst.sin_port = htons((unsigned short)port);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&src, sizeof(src)) == 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
+	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) == 0,
+	    "connect from %s: %s", ip, strerror(errno));
+	return fd;
+}
+
+/*
+ * A connection from 127.0.0.3 that gets "setup\n", tried for 10 s: a
+ * forking server releases a count only when it has reaped the child.
+ */
+static int
+served_again(int port)
+{
+	char buf[16];
+	long deadline = h_now_ms() + 10000;
+	int fd;
+
+	while (h_now_ms() < deadline) {
+		fd = connect_from("127.0.0.3", port);
+		if (recv(fd, buf, 6, MSG_WAITALL) == 6 &&
+		    memcmp(buf, "setup\n", 6) == 0)
+			return fd;
+		close(fd);
+		h_sleep_ms(100);
+	}
+	return -1;
+}
+
+/*
+ * max_per_source = 2: a third request from the same address while two
+ * are in flight is closed unserved and logged; another address is
+ * served; once one ends, the address is served again. The clients use
+ * 127.0.0.3 and .4, so the harness's readiness probe from 127.0.0.1
+ * counts for neither.
+ */
+START_TEST(test_max_per_source)
+{
+	struct h_daemon d;
+	int port = h_free_port(), a, b, c, other, again;
+
+	h_daemon_start(&d, h_write_file("ps.conf", per_source_conf,
+	    per_source_cases[_i].model, port, h_fixture("lifecycle"),
+	    per_source_cases[_i].workers), NULL);
+	h_daemon_wait_port(&d, port);
+	a = connect_from("127.0.0.3", port);
+	expect_line(&d, a, "setup\n", "first from 127.0.0.3");
+	b = connect_from("127.0.0.3", port);
+	expect_line(&d, b, "setup\n", "second from 127.0.0.3");
+	c = connect_from("127.0.0.3", port);
+	expect_closed(&d, c, "third from 127.0.0.3");
+	other = connect_from("127.0.0.4", port);
+	expect_line(&d, other, "setup\n", "first from 127.0.0.4");
+	exchange_fd(&d, a, "quit\n", "finish\n");
+	/* A forking parent releases the count when it reaps the child. */
+	again = served_again(port);
+	ck_assert_msg(again >= 0, "127.0.0.3 not served again after one of "
+	    "its requests ended%s", h_daemon_log_tail(&d));
+	exchange_fd(&d, b, "quit\n", "finish\n");
+	exchange_fd(&d, again, "quit\n", "finish\n");
+	exchange_fd(&d, other, "quit\n", "finish\n");
+	close(c);
+	ck_assert_msg(h_log_contains(&d, "refused: max_per_source (2)"),
+	    "no log line for the refused request%s", h_daemon_log_tail(&d));
+	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -486,6 +582,8 @@ main(void)
 		{ "client_name_logged", test_client_name_logged, H_NMODELS },
 		{ "busy_server_does_not_delay_others",
 		    test_busy_server_does_not_delay_others, H_NMODELS },
+		{ "max_per_source", test_max_per_source,
+		    sizeof(per_source_cases) / sizeof(per_source_cases[0]) },
 	};
 	Suite *suite = suite_create("limits");
 

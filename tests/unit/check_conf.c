@@ -864,10 +864,11 @@ START_TEST(test_server_access_unknown_key)
 }
 END_TEST
 
-START_TEST(test_server_max_per_source_not_supported)
+START_TEST(test_server_max_per_source)
 {
-	LOAD(.extra = "max_per_source = 0;");
-	expect_one_error(LINE_EXTRA, "not");
+	LOAD(.extra = "max_per_source = 3;");
+	ck_assert_msg(load_ret == 0, "refused:%s", all_errors());
+	ck_assert_int_eq(conf.servers[0].max_per_source, 3);
 }
 END_TEST
 
@@ -1092,7 +1093,7 @@ static TCase *tcase_not_supported(void)
 	tcase_add_test(tc, test_server_access_rules);
 	tcase_add_test(tc, test_server_access_bad_cidr);
 	tcase_add_test(tc, test_server_access_unknown_key);
-	tcase_add_test(tc, test_server_max_per_source_not_supported);
+	tcase_add_test(tc, test_server_max_per_source);
 	tcase_add_test(tc, test_socket_mode_on_tcp_is_an_error);
 	tcase_add_test(tc, test_transport_udp_accepted);
 	tcase_add_test(tc, test_transport_unix_takes_a_path);
