@@ -567,6 +567,50 @@ START_TEST(test_max_per_source)
 }
 END_TEST
 
+/* %1$d tcp port, %2$d udp port: 127.0.0.3 is denied, the rest allowed. */
+static const char access_conf[] =
+    "daemon: { shutdown_timeout = 5.0; };\n"
+    "servers = (\n"
+    "  { name = \"t\"; transport = \"tcp\"; listen = \"127.0.0.1:%1$d\";\n"
+    "    handler = \"echo\";\n"
+    "    access = { allow = [ \"127.0.0.0/8\" ]; deny = [ \"127.0.0.3\" ]; }; },\n"
+    "  { name = \"u\"; transport = \"udp\"; listen = \"127.0.0.1:%2$d\";\n"
+    "    handler = \"echo\"; concurrency = \"sync\";\n"
+    "    access = { allow = [ \"10.0.0.0/8\" ]; }; }\n"
+    ");\n";
+
+/*
+ * Access rules: a denied stream client is closed without a byte and one
+ * line is logged; an allowed one is served; a datagram from outside the
+ * allow list gets no reply and one log line.
+ */
+START_TEST(test_access_rules)
+{
+	struct h_daemon d;
+	int tcp = h_free_port(), udp = h_free_port(), fd;
+	char buf[64];
+
+	h_daemon_start(&d, h_write_file("access.conf", access_conf, tcp, udp),
+	    NULL);
+	h_daemon_wait_port(&d, tcp);
+	fd = connect_from("127.0.0.3", tcp);
+	expect_closed(&d, fd, "denied client 127.0.0.3");
+	fd = connect_from("127.0.0.4", tcp);
+	exchange_fd(&d, fd, "hello\n", "hello\n");
+	fd = h_udp_connect(AF_INET, udp);
+	h_dgram_send(fd, "x\n", 2);
+	ck_assert_msg(h_dgram_recv(fd, buf, sizeof(buf), SILENCE_MS) < 0,
+	    "a datagram from outside the allow list was answered%s",
+	    h_daemon_log_tail(&d));
+	close(fd);
+	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+	ck_assert_msg(h_log_count(&d, "refused by access rules") == 2,
+	    "expected one log line per refusal (2)%s", h_daemon_log_tail(&d));
+	ck_assert_msg(h_log_contains(&d, "server t: 127.0.0.3:"),
+	    "the refusal does not name the client%s", h_daemon_log_tail(&d));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -584,6 +628,7 @@ main(void)
 		    test_busy_server_does_not_delay_others, H_NMODELS },
 		{ "max_per_source", test_max_per_source,
 		    sizeof(per_source_cases) / sizeof(per_source_cases[0]) },
+		{ "access_rules", test_access_rules, 0 },
 	};
 	Suite *suite = suite_create("limits");
 
