@@ -231,9 +231,13 @@ forking_abort(struct ss_server *srv)
 	struct forking *f = srv->model;
 	int status;
 
+	log_warning("server %s: %u %s(s) still running at the shutdown "
+	    "deadline: sending SIGTERM", srv->name, f->n, forking_what(srv));
 	forking_signal_all(srv, SIGTERM);
 	if (forking_wait(srv, clock_now() + 1.0) == 0)
 		return;
+	log_warning("server %s: %u %s(s) ignored SIGTERM: sending SIGKILL",
+	    srv->name, f->n, forking_what(srv));
 	forking_signal_all(srv, SIGKILL);
 	while (f->n > 0) {
 		(void)waitpid(f->children[f->n - 1].pid, &status, 0);
