@@ -399,7 +399,7 @@ END_TEST
 /* --- 2. ten thousand idle connections ------------------------------------ */
 
 #define IDLE_CONNS	10000
-#define IDLE_BOUND_MS	60000
+#define IDLE_BOUND_MS	(6 * H_TIMEOUT_MS)
 
 /*
  * Waits until the daemon runs at most/at least `target` threads; fails
@@ -474,7 +474,7 @@ START_TEST(test_ten_thousand_idle_connections)
 		    IDLE_CONNS, IDLE_BOUND_MS / 1000, h_daemon_log_tail(&d));
 	}
 	/* Connected is not accepted: a thread per request shows that. */
-	wait_threads(&d, base - 1 + IDLE_CONNS, true, 30000,
+	wait_threads(&d, base - 1 + IDLE_CONNS, true, 3 * H_TIMEOUT_MS,
 	    "10000 idle connections accepted");
 
 	expect_served(&d, quiet, "quiet server beside 10000 idle\n",
@@ -484,7 +484,7 @@ START_TEST(test_ten_thousand_idle_connections)
 
 	for (i = 0; i < IDLE_CONNS; i++)
 		close(fds[i]);
-	wait_threads(&d, base, false, 30000,
+	wait_threads(&d, base, false, 3 * H_TIMEOUT_MS,
 	    "after the 10000 idle clients closed");
 	expect_served(&d, loaded, "loaded server afterwards\n",
 	    "the threading server after the idle clients closed");

@@ -853,6 +853,15 @@ h_which(const char *program)
 	return NULL;
 }
 
+int
+h_timeout_ms(void)
+{
+	const char *scale = getenv("SS_TEST_TIMEOUT_SCALE");
+	int n = scale != NULL ? atoi(scale) : 1;
+
+	return 10000 * (n > 1 ? n : 1);
+}
+
 /* --- TCP clients --------------------------------------------------------- */
 
 static int
