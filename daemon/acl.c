@@ -72,6 +72,19 @@ acl_parse(const char *text, struct acl_net *net, const char **error_r)
 		    "expected a prefix length from 0 to 128";
 		return -1;
 	}
+	/* Clients are matched as IPv4 when mapped: so must such rules be. */
+	if (net->family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED((struct in6_addr *)net->addr)) {
+		if (net->prefix < 96) {
+			*error_r = "expected a prefix of at least 96 for an "
+			    "IPv4-mapped address (or the IPv4 form)";
+			return -1;
+		}
+		memmove(net->addr, net->addr + 12, 4);
+		memset(net->addr + 4, 0, 12);
+		net->family = AF_INET;
+		net->prefix -= 96;
+	}
 	acl_mask(net);
 	return 0;
 }

@@ -180,7 +180,7 @@ static void
 conf_apply(struct conf *conf, const struct conf_key *key,
     const config_setting_t *s, void *base)
 {
-	char *field = (char *)base + key->offset;
+	char *field;
 	double v;
 
 	if (!conf_type_ok(key->kind, config_setting_type(s))) {
@@ -190,6 +190,7 @@ conf_apply(struct conf *conf, const struct conf_key *key,
 	}
 	if (key->offset == NOFIELD)
 		return;
+	field = (char *)base + key->offset;
 	switch (key->kind) {
 	case K_STRING:
 		*(const char **)field = config_setting_get_string(s);

@@ -135,6 +135,20 @@ START_TEST(test_mapped_ipv4_matches_ipv4_rules)
 }
 END_TEST
 
+START_TEST(test_mapped_rule_is_an_ipv4_rule)
+{
+	static const char *const deny[] = { "::ffff:10.0.0.0/104", NULL };
+	struct acl acl = make_acl(NULL, deny);
+	struct acl_net net;
+	const char *error;
+
+	ck_assert(!permits(&acl, "10.9.9.9"));
+	ck_assert(!permits(&acl, "::ffff:10.9.9.9"));
+	ck_assert(permits(&acl, "11.0.0.1"));
+	ck_assert(acl_parse("::ffff:10.0.0.0/95", &net, &error) < 0);
+}
+END_TEST
+
 START_TEST(test_unix_clients_always_pass)
 {
 	static const char *const allow[] = { "127.0.0.1", NULL };
@@ -160,6 +174,7 @@ main(void)
 	tcase_add_test(tc, test_deny_wins);
 	tcase_add_test(tc, test_odd_prefixes);
 	tcase_add_test(tc, test_mapped_ipv4_matches_ipv4_rules);
+	tcase_add_test(tc, test_mapped_rule_is_an_ipv4_rule);
 	tcase_add_test(tc, test_unix_clients_always_pass);
 	suite_add_tcase(suite, tc);
 	runner = srunner_create(suite);
