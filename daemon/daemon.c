@@ -353,6 +353,13 @@ daemon_after_fork(struct daemon *d, struct ss_server *srv,
 	close(d->signal_fd);
 	close(d->done_fd);
 	d->signal_fd = d->done_fd = -1;
+	/*
+	 * Ctrl-C and a hangup reach the whole process group: the parent
+	 * decides when its children stop. SIGTERM stays fatal, for the
+	 * parent's own use at the stop deadline.
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	daemon_sigset(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
