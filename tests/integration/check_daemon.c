@@ -927,67 +927,22 @@ END_TEST
 
 /* --- systemd notifications ----------------------------------------------- */
 
-/* What a NOTIFY_SOCKET received, all messages, for failure messages. */
-struct notify {
-	int fd;
-	const char *path;
-	char transcript[8192];
-	size_t len;
-};
-
-static void
-notify_open(struct notify *n)
-{
-	n->path = h_sock_path("notify");
-	n->fd = h_unix_dgram_socket(n->path);
-	n->transcript[0] = '\0';
-	n->len = 0;
-}
-
-/*
- * Waits up to H_TIMEOUT_MS for a message holding `want` (a line of it);
- * returns it (valid until the next call).
- */
-static const char *
-notify_wait(struct notify *n, const struct h_daemon *d, const char *want)
-{
-	static char msg[4096];
-	long deadline = h_now_ms() + H_TIMEOUT_MS, left;
-	ssize_t r;
-
-	while ((left = deadline - h_now_ms()) > 0) {
-		r = h_dgram_recv(n->fd, msg, sizeof(msg), left);
-		if (r < 0)
-			break;
-		n->len += (size_t)snprintf(n->transcript + n->len,
-		    sizeof(n->transcript) - n->len, "[%s]",
-		    h_quote(msg, (size_t)r));
-		if (n->len >= sizeof(n->transcript))
-			n->len = sizeof(n->transcript) - 1;
-		if (h_contains_word(msg, want))
-			return msg;
-	}
-	ck_abort_msg("no %s on NOTIFY_SOCKET within %d ms; received: %s%s",
-	    want, H_TIMEOUT_MS, n->transcript, h_daemon_log_tail(d));
-	return NULL;
-}
-
 /*
  * READY=1 (with STATUS=Serving 1 server) comes once the port accepts;
  * STOPPING=1 on SIGTERM; no WATCHDOG=1 without WATCHDOG_USEC.
  */
 START_TEST(test_notify_ready_stopping)
 {
-	struct notify n;
+	struct h_notify n;
 	struct h_daemon d;
 	const char *msg;
 	int port, fd;
 
-	notify_open(&n);
+	h_notify_open(&n);
 	port = h_free_port();
 	h_daemon_start_env(&d, echo_conf("log_level = \"info\";", port), NULL,
 	    (const char *const[]){ h_path("NOTIFY_SOCKET=%s", n.path), NULL });
-	msg = notify_wait(&n, &d, "READY=1");
+	msg = h_notify_wait(&n, &d, "READY=1");
 	ck_assert_msg(strstr(msg, "STATUS=Serving 1 server") != NULL, "READY=1 "
 	    "without \"STATUS=Serving 1 server\": %s%s",
 	    h_quote(msg, strlen(msg)), h_daemon_log_tail(&d));
@@ -998,7 +953,7 @@ START_TEST(test_notify_ready_stopping)
 	exchange_fd("client after READY=1", fd, "hello\n", "hello\n",
 	    h_daemon_log_tail(&d));
 	h_daemon_signal(&d, SIGTERM);
-	notify_wait(&n, &d, "STOPPING=1");
+	h_notify_wait(&n, &d, "STOPPING=1");
 	ck_assert_msg(h_daemon_wait_exit(&d) == 0, "sockservd did not exit 0 "
 	    "on SIGTERM%s", h_daemon_log_tail(&d));
 	ck_assert_msg(strstr(n.transcript, "WATCHDOG=1") == NULL, "WATCHDOG=1 "
@@ -1015,11 +970,11 @@ END_TEST
 START_TEST(test_watchdog)
 {
 	const char *conf, *notify_env;
-	struct notify n;
+	struct h_notify n;
 	struct h_daemon d;
 	int port;
 
-	notify_open(&n);
+	h_notify_open(&n);
 	port = h_free_port();
 	conf = echo_conf("log_level = \"info\";", port);
 	notify_env = h_path("NOTIFY_SOCKET=%s", n.path);
@@ -1033,10 +988,10 @@ START_TEST(test_watchdog)
 		    "exec \"$0\" -F -f \"$1\"", h_env("SS_SOCKSERVD"), conf,
 		    NULL }, (const char *const[]){ notify_env,
 		    "WATCHDOG_USEC=200000", NULL });
-	notify_wait(&n, &d, "READY=1");
-	notify_wait(&n, &d, "WATCHDOG=1");
-	notify_wait(&n, &d, "WATCHDOG=1");
-	notify_wait(&n, &d, "WATCHDOG=1");
+	h_notify_wait(&n, &d, "READY=1");
+	h_notify_wait(&n, &d, "WATCHDOG=1");
+	h_notify_wait(&n, &d, "WATCHDOG=1");
+	h_notify_wait(&n, &d, "WATCHDOG=1");
 	exchange(&d, port, "hello\n", "hello\n");
 	expect_clean_stop(&d);
 }
@@ -1099,18 +1054,18 @@ expect_adopted(const struct h_daemon *d, const char *server, int fd)
  */
 START_TEST(test_activation_by_name)
 {
-	struct notify n;
+	struct h_notify n;
 	struct h_daemon d;
 	int passed, configured;
 
-	notify_open(&n);
+	h_notify_open(&n);
 	passed = h_free_port();
 	configured = h_free_port();
 	activate(&d, false, h_path("127.0.0.1:%d", passed), NULL, "echo",
 	    n.path, echo_conf("log_level = \"info\";", configured));
 	h_daemon_wait_port(&d, passed);
 	exchange(&d, passed, "hello\n", "hello\n");
-	notify_wait(&n, &d, "READY=1");
+	h_notify_wait(&n, &d, "READY=1");
 	expect_adopted(&d, "echo", 3);
 	expect_refused(configured, "(the server's own listen, unused under "
 	    "socket activation)", h_daemon_log_tail(&d));

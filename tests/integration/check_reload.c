@@ -845,51 +845,6 @@ END_TEST
 
 /* --- 5. systemd notifications -------------------------------------------- */
 
-/* What a NOTIFY_SOCKET received, all messages, for failure messages. */
-struct notify {
-	int fd;
-	const char *path;
-	char transcript[8192];
-	size_t len;
-};
-
-static void
-notify_open(struct notify *n)
-{
-	n->path = h_sock_path("notify");
-	n->fd = h_unix_dgram_socket(n->path);
-	n->transcript[0] = '\0';
-	n->len = 0;
-}
-
-/*
- * Waits up to H_TIMEOUT_MS for the next message holding `want` (a line
- * of it), skipping others; returns it (valid until the next call).
- */
-static const char *
-notify_wait(struct notify *n, const struct h_daemon *d, const char *want)
-{
-	static char msg[4096];
-	long deadline = h_now_ms() + H_TIMEOUT_MS, left;
-	ssize_t r;
-
-	while ((left = deadline - h_now_ms()) > 0) {
-		r = h_dgram_recv(n->fd, msg, sizeof(msg), left);
-		if (r < 0)
-			break;
-		n->len += (size_t)snprintf(n->transcript + n->len,
-		    sizeof(n->transcript) - n->len, "[%s]",
-		    h_quote(msg, (size_t)r));
-		if (n->len >= sizeof(n->transcript))
-			n->len = sizeof(n->transcript) - 1;
-		if (h_contains_word(msg, want))
-			return msg;
-	}
-	ck_abort_msg("no %s on NOTIFY_SOCKET within %d ms; received: %s%s",
-	    want, H_TIMEOUT_MS, n->transcript, h_daemon_log_tail(d));
-	return NULL;
-}
-
 /* %1$d port, %2$s handler. */
 static const char notify_conf[] =
     "daemon: { shutdown_timeout = 10.0; log_level = \"info\"; };\n"
@@ -905,21 +860,21 @@ static const char notify_conf[] =
 START_TEST(test_notify_reloading_ready)
 {
 	struct reloads n = { 0, 0 };
-	struct notify nt;
+	struct h_notify nt;
 	struct h_daemon d;
 	int port;
 
-	notify_open(&nt);
+	h_notify_open(&nt);
 	port = h_free_port();
 	h_daemon_start_env(&d, write_atomic("notify.conf", notify_conf, port,
 	    "echo"), NULL, (const char *const[]){
 	    h_path("NOTIFY_SOCKET=%s", nt.path), NULL });
-	notify_wait(&nt, &d, "READY=1");
+	h_notify_wait(&nt, &d, "READY=1");
 
 	write_atomic("notify.conf", notify_conf, port, "upper");
 	h_daemon_signal(&d, SIGHUP);
-	notify_wait(&nt, &d, "RELOADING=1");
-	notify_wait(&nt, &d, "READY=1");
+	h_notify_wait(&nt, &d, "RELOADING=1");
+	h_notify_wait(&nt, &d, "READY=1");
 	ck_assert_msg(h_log_count(&d, RELOADED) == 1, "READY=1 after "
 	    "RELOADING=1, but no \"" RELOADED "\" in the log%s",
 	    h_daemon_log_tail(&d));
@@ -930,8 +885,8 @@ START_TEST(test_notify_reloading_ready)
 
 	write_atomic("notify.conf", "servers = ( { name = ; } );\n");
 	h_daemon_signal(&d, SIGHUP);
-	notify_wait(&nt, &d, "RELOADING=1");
-	notify_wait(&nt, &d, "READY=1");
+	h_notify_wait(&nt, &d, "RELOADING=1");
+	h_notify_wait(&nt, &d, "READY=1");
 	h_daemon_wait_log(&d, RELOAD_FAILED, 1);
 	n.failed = 1;
 	exchange(&d, port, "hello\n", "HELLO\n", "client after the failed "
@@ -939,10 +894,10 @@ START_TEST(test_notify_reloading_ready)
 
 	write_atomic("notify.conf", notify_conf, port, "echo");
 	reload(&d, &n, true, "reload after the failed one");
-	notify_wait(&nt, &d, "RELOADING=1");
-	notify_wait(&nt, &d, "READY=1");
+	h_notify_wait(&nt, &d, "RELOADING=1");
+	h_notify_wait(&nt, &d, "READY=1");
 	h_daemon_signal(&d, SIGTERM);
-	notify_wait(&nt, &d, "STOPPING=1");
+	h_notify_wait(&nt, &d, "STOPPING=1");
 	ck_assert_msg(h_daemon_wait_exit(&d) == 0, "sockservd did not exit 0 "
 	    "on SIGTERM%s", h_daemon_log_tail(&d));
 	close(nt.fd);

@@ -1451,3 +1451,38 @@ h_threads(pid_t pid)
 	closedir(dir);
 	return n;
 }
+
+/* --- systemd notifications ----------------------------------------------- */
+
+void
+h_notify_open(struct h_notify *n)
+{
+	n->path = h_sock_path("notify");
+	n->fd = h_unix_dgram_socket(n->path);
+	n->transcript[0] = '\0';
+	n->len = 0;
+}
+
+const char *
+h_notify_wait(struct h_notify *n, const struct h_daemon *d, const char *want)
+{
+	static char msg[4096];
+	long deadline = h_now_ms() + H_TIMEOUT_MS, left;
+	ssize_t r;
+
+	while ((left = deadline - h_now_ms()) > 0) {
+		r = h_dgram_recv(n->fd, msg, sizeof(msg), left);
+		if (r < 0)
+			break;
+		n->len += (size_t)snprintf(n->transcript + n->len,
+		    sizeof(n->transcript) - n->len, "[%s]",
+		    h_quote(msg, (size_t)r));
+		if (n->len >= sizeof(n->transcript))
+			n->len = sizeof(n->transcript) - 1;
+		if (h_contains_word(msg, want))
+			return msg;
+	}
+	ck_abort_msg("no %s on NOTIFY_SOCKET within %d ms; received: %s%s",
+	    want, H_TIMEOUT_MS, n->transcript, h_daemon_log_tail(d));
+	return NULL;
+}

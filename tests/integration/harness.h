@@ -290,4 +290,21 @@ size_t h_children(pid_t pid, pid_t *pids, size_t cap);
 /* The threads of pid, from /proc/PID/task. */
 size_t h_threads(pid_t pid);
 
+/* A NOTIFY_SOCKET of the test's, and all it received, for failures. */
+struct h_notify {
+	int fd;
+	const char *path;
+	char transcript[8192];
+	size_t len;
+};
+
+/* Binds the socket in the temporary directory (pass n->path on). */
+void h_notify_open(struct h_notify *n);
+/*
+ * Waits up to H_TIMEOUT_MS for the next message holding `want` (a line
+ * of it), skipping others; returns it (valid until the next call).
+ */
+const char *h_notify_wait(struct h_notify *n, const struct h_daemon *d,
+    const char *want);
+
 #endif /* SS_TEST_HARNESS_H */
