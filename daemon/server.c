@@ -491,6 +491,12 @@ ss_server_name(ss_server *srv)
 	return srv->name;
 }
 
+const char *
+ss_server_transport(ss_server *srv)
+{
+	return srv->transport->name;
+}
+
 void *
 ss_server_data(ss_server *srv)
 {

@@ -169,6 +169,13 @@ ss_server *ss_server_of(ss_request *req);
 const char *ss_server_name(ss_server *srv);
 
 /*
+ * The server's transport: "tcp", "udp", "unix" or "unix-dgram". A plugin
+ * that serves both kinds tells a stream (read to end of input) from a
+ * datagram (one request, one reply) by it.
+ */
+const char *ss_server_transport(ss_server *srv);
+
+/*
  * Plugin state. Server data is set in init and shared by every request
  * of the server (in threading mode, concurrently: guard what changes).
  * Request data belongs to one request; set it in setup, free it in
