@@ -28,6 +28,7 @@ enum conf_kind {
 	K_SIZE,		/* size_t */
 	K_SECONDS,	/* double; integers accepted */
 	K_GROUP,	/* const config_setting_t * */
+	K_LIST,		/* const config_setting_t *, [ ... ] or ( ... ) */
 	K_PENDING,	/* a key of the specification this version lacks */
 };
 
@@ -65,6 +66,8 @@ static const struct conf_key server_keys[] = {
 	{ "socket_group",	K_STRING,  SRV(socket_group), 0, 0 },
 	{ "access",		K_GROUP,   SRV(access), 0, 0 },
 	{ "max_per_source",	K_INT,     SRV(max_per_source), 0, 65535 },
+	{ "proxy_protocol",	K_BOOL,    SRV(proxy_protocol), 0, 0 },
+	{ "proxy_trusted",	K_LIST,    SRV(proxy_trusted_list), 0, 0 },
 	{ NULL, K_PENDING, 0, 0, 0 }
 };
 
@@ -83,6 +86,7 @@ static const char *const kind_names[] = {
 	[K_STRING] = "a string", [K_BOOL] = "true or false",
 	[K_INT] = "an integer", [K_SIZE] = "an integer",
 	[K_SECONDS] = "a number of seconds", [K_GROUP] = "a group { ... }",
+	[K_LIST] = "a list [ ... ]",
 	[K_PENDING] = "",
 };
 
@@ -162,6 +166,8 @@ conf_type_ok(enum conf_kind kind, int type)
 		    type == CONFIG_TYPE_FLOAT;
 	case K_GROUP:
 		return type == CONFIG_TYPE_GROUP;
+	case K_LIST:
+		return type == CONFIG_TYPE_ARRAY || type == CONFIG_TYPE_LIST;
 	default:
 		return false;
 	}
@@ -199,6 +205,7 @@ conf_apply(struct conf *conf, const struct conf_key *key,
 		*(bool *)field = config_setting_get_bool(s) != 0;
 		return;
 	case K_GROUP:
+	case K_LIST:
 		*(const config_setting_t **)field = s;
 		return;
 	default:
@@ -535,6 +542,30 @@ conf_server_access(struct conf *conf, struct conf_server *srv)
 	}
 }
 
+/* proxy_protocol = true; proxy_trusted = [ "CIDR", ... ]; tcp only. */
+static void
+conf_server_proxy(struct conf *conf, struct conf_server *srv,
+    const config_setting_t *group)
+{
+	if (srv->proxy_protocol && srv->transport != NULL &&
+	    srv->transport != &transport_tcp_ops)
+		conf_error(conf, member_line(group, "proxy_protocol"),
+		    "proxy_protocol needs transport \"tcp\" (expected "
+		    "proxy_protocol = false with \"%s\")", srv->transport->name);
+	if (srv->proxy_trusted_list == NULL)
+		return;
+	if (!srv->proxy_protocol)
+		conf_error(conf, member_line(group, "proxy_trusted"),
+		    "proxy_trusted needs proxy_protocol (expected "
+		    "proxy_protocol = true;)");
+	else if (config_setting_length(srv->proxy_trusted_list) == 0)
+		conf_error(conf, member_line(group, "proxy_trusted"),
+		    "proxy_trusted is empty (expected the proxies' addresses, "
+		    "or no proxy_trusted to take a header from any peer)");
+	conf_acl_list(conf, srv->proxy_trusted_list, &srv->proxy_trusted.allow,
+	    &srv->proxy_trusted.nallow);
+}
+
 /* Resolves names into operations and parses the listen address. */
 static void
 conf_server_resolve(struct conf *conf, struct conf_server *srv,
@@ -548,6 +579,7 @@ conf_server_resolve(struct conf *conf, struct conf_server *srv,
 	conf_server_model(conf, srv, group);
 	conf_server_socket_file(conf, srv, group);
 	conf_server_access(conf, srv);
+	conf_server_proxy(conf, srv, group);
 }
 
 static void
@@ -704,8 +736,10 @@ conf_free(struct conf *conf)
 	for (i = 0; i < conf->nerrors; i++)
 		free(conf->errors[i]);
 	free(conf->errors);
-	for (i = 0; i < conf->nservers; i++)
+	for (i = 0; i < conf->nservers; i++) {
 		acl_free(&conf->servers[i].acl);
+		acl_free(&conf->servers[i].proxy_trusted);
+	}
 	free(conf->servers);
 	if (conf->cfg_loaded)
 		config_destroy(&conf->cfg);

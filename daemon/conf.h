@@ -50,6 +50,9 @@ struct conf_server {
 	int max_per_source;			/* 0: no cap */
 	const config_setting_t *access;		/* the group as written */
 	struct acl acl;
+	bool proxy_protocol;			/* tcp: a PROXY header first */
+	const config_setting_t *proxy_trusted_list;	/* as written */
+	struct acl proxy_trusted;		/* allow: who may send one */
 	int line;				/* where the server is declared */
 };
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admit.h"
 #include "clock.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -16,7 +17,14 @@
 static void
 lifecycle_default_error(struct ss_request *req, int err, int saved_errno)
 {
-	if (saved_errno != 0)
+	/*
+	 * A client that goes away mid-request is the client's business (and
+	 * a load balancer's health check does it on purpose): info.
+	 */
+	if (saved_errno == ECONNRESET || saved_errno == EPIPE)
+		log_info("server %s: request from %s failed (%d): %s",
+		    req->srv->name, req->name, err, strerror(saved_errno));
+	else if (saved_errno != 0)
 		log_warning("server %s: request from %s failed (%d): %s",
 		    req->srv->name, req->name, err, strerror(saved_errno));
 	else
@@ -90,6 +98,9 @@ lifecycle_run(struct ss_request *req)
 
 	atomic_store(&srv->shared->last_request_ns,
 	    (long long)(clock_now() * 1e9));
+	/* A proxied client is known, and checked, only once its header is read. */
+	if (req->proxy_pending && !admit_proxied(req))
+		return;
 	outcome = lifecycle_hooks(req, &rc);
 	if (outcome != OUTCOME_REFUSED && srv->transport->complete != NULL)
 		srv->transport->complete(req);

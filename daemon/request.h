@@ -30,6 +30,7 @@ struct ss_request {
 	size_t outlen;
 	size_t bytes_in, bytes_out;	/* for the access log line */
 	bool counted;		/* holds one of its source's max_per_source */
+	bool proxy_pending;	/* its PROXY header is still to be read */
 	double started;
 	char rbuf[REQUEST_RBUF_SIZE];
 };

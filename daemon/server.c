@@ -13,8 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "acl.h"
 #include "addr.h"
+#include "admit.h"
 #include "clock.h"
 #include "concurrency.h"
 #include "conf.h"
@@ -236,23 +236,10 @@ server_accept_one(struct ss_server *srv, struct backoff *b)
 			log_notice("server %s: accepting again", srv->name);
 			b->failing = false;
 		}
-		/* Checked before any plugin code sees the client. */
-		if (!acl_permits(&srv->conf->acl,
-		    (const struct sockaddr *)&req->peer, req->peerlen)) {
-			log_info("server %s: %s refused by access rules",
-			    srv->name, req->name);
+		if (!admit_accepted(req)) {
 			request_free(req);
 			return NULL;
 		}
-		if (srv->persource != NULL && !persource_acquire(srv->persource,
-		    (const struct sockaddr *)&req->peer, req->peerlen)) {
-			log_info("server %s: %s refused: max_per_source (%d) "
-			    "requests in flight", srv->name, req->name,
-			    srv->conf->max_per_source);
-			request_free(req);
-			return NULL;
-		}
-		req->counted = srv->persource != NULL;
 		log_debug("server %s: request from %s", srv->name, req->name);
 		return req;
 	}

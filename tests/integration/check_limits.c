@@ -486,26 +486,6 @@ static const struct { const char *model; int workers; } per_source_cases[] = {
 	{ "forking", 4 },
 };
 
-/* A connection from `ip` (a 127.0.0.0/8 address) to the port. */
-static int
-connect_from(const char *ip, int port)
-{
-	struct sockaddr_in src = { .sin_family = AF_INET };
-	struct sockaddr_in dst = { .sin_family = AF_INET };
-	struct timeval tv = { 10, 0 };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
-	inet_pton(AF_INET, ip, &src.sin_addr);
-	inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-	dst.sin_port = htons((unsigned short)port);
-	ck_assert_msg(bind(fd, (struct sockaddr *)&src, sizeof(src)) == 0 &&
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 &&
-	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) == 0,
-	    "connect from %s: %s", ip, strerror(errno));
-	return fd;
-}
-
 /*
  * A connection from 127.0.0.3 that gets "setup\n", tried for 10 s: a
  * forking server releases a count only when it has reaped the child.
@@ -518,7 +498,7 @@ served_again(int port)
 	int fd;
 
 	while (h_now_ms() < deadline) {
-		fd = connect_from("127.0.0.3", port);
+		fd = h_connect_from("127.0.0.3", port);
 		if (recv(fd, buf, 6, MSG_WAITALL) == 6 &&
 		    memcmp(buf, "setup\n", 6) == 0)
 			return fd;
@@ -544,13 +524,13 @@ START_TEST(test_max_per_source)
 	    per_source_cases[_i].model, port, h_fixture("lifecycle"),
 	    per_source_cases[_i].workers), NULL);
 	h_daemon_wait_port(&d, port);
-	a = connect_from("127.0.0.3", port);
+	a = h_connect_from("127.0.0.3", port);
 	expect_line(&d, a, "setup\n", "first from 127.0.0.3");
-	b = connect_from("127.0.0.3", port);
+	b = h_connect_from("127.0.0.3", port);
 	expect_line(&d, b, "setup\n", "second from 127.0.0.3");
-	c = connect_from("127.0.0.3", port);
+	c = h_connect_from("127.0.0.3", port);
 	expect_closed(&d, c, "third from 127.0.0.3");
-	other = connect_from("127.0.0.4", port);
+	other = h_connect_from("127.0.0.4", port);
 	expect_line(&d, other, "setup\n", "first from 127.0.0.4");
 	exchange_fd(&d, a, "quit\n", "finish\n");
 	/* A forking parent releases the count when it reaps the child. */
@@ -593,9 +573,9 @@ START_TEST(test_access_rules)
 	h_daemon_start(&d, h_write_file("access.conf", access_conf, tcp, udp),
 	    NULL);
 	h_daemon_wait_port(&d, tcp);
-	fd = connect_from("127.0.0.3", tcp);
+	fd = h_connect_from("127.0.0.3", tcp);
 	expect_closed(&d, fd, "denied client 127.0.0.3");
-	fd = connect_from("127.0.0.4", tcp);
+	fd = h_connect_from("127.0.0.4", tcp);
 	exchange_fd(&d, fd, "hello\n", "hello\n");
 	fd = h_udp_connect(AF_INET, udp);
 	h_dgram_send(fd, "x\n", 2);

@@ -905,19 +905,26 @@ h_free_port(void)
 	return port;
 }
 
-int
-h_try_connect(int port)
+/* To 127.0.0.1:port, from src (an address of 127.0.0.0/8) or any. */
+static int
+try_connect_from(const char *src, int port)
 {
 	struct timeval tv = { H_TIMEOUT_MS / 1000, 0 };
 	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in from = { .sin_family = AF_INET };
 	int fd, saved;
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons((unsigned short)port);
+	if (src != NULL)
+		ck_assert_msg(inet_pton(AF_INET, src, &from.sin_addr) == 1,
+		    "not an IPv4 address: %s", src);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	if ((src != NULL && bind(fd, (struct sockaddr *)&from,
+	    sizeof(from)) < 0) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		saved = errno;
@@ -929,6 +936,12 @@ h_try_connect(int port)
 }
 
 int
+h_try_connect(int port)
+{
+	return try_connect_from(NULL, port);
+}
+
+int
 h_connect(int port)
 {
 	int fd = h_try_connect(port);
@@ -936,6 +949,29 @@ h_connect(int port)
 	ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d: %s%s", port,
 	    strerror(errno), h_daemon_log_tail(last_daemon));
 	return fd;
+}
+
+int
+h_connect_from(const char *src, int port)
+{
+	int fd = try_connect_from(src, port);
+
+	ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d from %s: %s%s", port,
+	    src, strerror(errno), h_daemon_log_tail(last_daemon));
+	return fd;
+}
+
+int
+h_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	ck_assert_msg(getsockname(fd, (struct sockaddr *)&ss, &len) == 0,
+	    "getsockname: %s", strerror(errno));
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 int

@@ -202,6 +202,15 @@ int h_try_connect(int port);
 /* Like h_connect, to [::1]:port. */
 int h_connect6(int port);
 
+/*
+ * Like h_connect, from the address src of 127.0.0.0/8 ("127.0.0.3"):
+ * another client host, as access rules and max_per_source see it.
+ */
+int h_connect_from(const char *src, int port);
+
+/* The local port of a connected socket. */
+int h_local_port(int fd);
+
 void h_send(int fd, const char *s);
 void h_shutdown_write(int fd);
 

@@ -864,6 +864,61 @@ START_TEST(test_server_access_unknown_key)
 }
 END_TEST
 
+START_TEST(test_proxy_protocol_keys)
+{
+	LOAD(.extra = "proxy_protocol = true; proxy_trusted = "
+	    "[ \"127.0.0.1\", \"10.0.0.0/8\" ];");
+	ck_assert_msg(load_ret == 0, "refused:%s", all_errors());
+	ck_assert(conf.servers[0].proxy_protocol);
+	ck_assert_uint_eq(conf.servers[0].proxy_trusted.nallow, 2);
+}
+END_TEST
+
+START_TEST(test_proxy_protocol_off_by_default)
+{
+	LOAD();
+	ck_assert_msg(load_ret == 0, "refused:%s", all_errors());
+	ck_assert(!conf.servers[0].proxy_protocol);
+	ck_assert_uint_eq(conf.servers[0].proxy_trusted.nallow, 0);
+}
+END_TEST
+
+START_TEST(test_proxy_protocol_needs_tcp)
+{
+	LOAD(.transport = "\"udp\"", .extra = "proxy_protocol = true;");
+	expect_one_error(LINE_EXTRA, "proxy_protocol");
+}
+END_TEST
+
+START_TEST(test_proxy_trusted_needs_proxy_protocol)
+{
+	LOAD(.extra = "proxy_trusted = [ \"127.0.0.1\" ];");
+	expect_one_error(LINE_EXTRA, "proxy_trusted");
+}
+END_TEST
+
+START_TEST(test_proxy_trusted_bad_cidr)
+{
+	LOAD(.extra = "proxy_protocol = true; proxy_trusted = "
+	    "[ \"127.0.0.1/33\" ];");
+	expect_one_error(LINE_EXTRA, "127.0.0.1/33");
+}
+END_TEST
+
+START_TEST(test_proxy_trusted_empty)
+{
+	LOAD(.extra = "proxy_protocol = true; proxy_trusted = [ ];");
+	expect_one_error(LINE_EXTRA, "proxy_trusted");
+}
+END_TEST
+
+START_TEST(test_proxy_trusted_wrong_type)
+{
+	LOAD(.extra = "proxy_protocol = true; proxy_trusted = \"127.0.0.1\";");
+	expect_one_error(LINE_EXTRA, "proxy_trusted");
+}
+END_TEST
+
 START_TEST(test_server_max_per_source)
 {
 	LOAD(.extra = "max_per_source = 3;");
@@ -1094,6 +1149,13 @@ static TCase *tcase_not_supported(void)
 	tcase_add_test(tc, test_server_access_bad_cidr);
 	tcase_add_test(tc, test_server_access_unknown_key);
 	tcase_add_test(tc, test_server_max_per_source);
+	tcase_add_test(tc, test_proxy_protocol_keys);
+	tcase_add_test(tc, test_proxy_protocol_off_by_default);
+	tcase_add_test(tc, test_proxy_protocol_needs_tcp);
+	tcase_add_test(tc, test_proxy_trusted_needs_proxy_protocol);
+	tcase_add_test(tc, test_proxy_trusted_bad_cidr);
+	tcase_add_test(tc, test_proxy_trusted_empty);
+	tcase_add_test(tc, test_proxy_trusted_wrong_type);
 	tcase_add_test(tc, test_socket_mode_on_tcp_is_an_error);
 	tcase_add_test(tc, test_transport_udp_accepted);
 	tcase_add_test(tc, test_transport_unix_takes_a_path);

@@ -1,0 +1,117 @@
+/*
+ * admit.c - the daemon's own checks on a request, before verify_request:
+ * who the client is (the PROXY header, when a load balancer stands in
+ * front), and whether it may be served.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "acl.h"
+#include "admit.h"
+#include "clock.h"
+#include "conf.h"
+#include "log.h"
+#include "persource.h"
+#include "proxy.h"
+#include "request.h"
+#include "server.h"
+#include "transport.h"
+
+static bool
+admit_client(struct ss_request *req)
+{
+	struct ss_server *srv = req->srv;
+	const struct sockaddr *peer = (const struct sockaddr *)&req->peer;
+
+	if (!acl_permits(&srv->conf->acl, peer, req->peerlen)) {
+		log_info("server %s: %s refused by access rules", srv->name,
+		    req->name);
+		return false;
+	}
+	if (srv->persource != NULL && !persource_acquire(srv->persource, peer,
+	    req->peerlen)) {
+		log_info("server %s: %s refused: max_per_source (%d) requests "
+		    "in flight", srv->name, req->name,
+		    srv->conf->max_per_source);
+		return false;
+	}
+	req->counted = srv->persource != NULL;
+	return true;
+}
+
+bool
+admit_accepted(struct ss_request *req)
+{
+	struct ss_server *srv = req->srv;
+
+	if (!srv->conf->proxy_protocol)
+		return admit_client(req);
+	if (!acl_permits(&srv->conf->proxy_trusted,
+	    (const struct sockaddr *)&req->peer, req->peerlen)) {
+		log_warning("server %s: %s refused: not in proxy_trusted",
+		    srv->name, req->name);
+		return false;
+	}
+	req->proxy_pending = true;
+	return true;
+}
+
+/*
+ * Reads until proxy_parse decides, into the request's input buffer, so
+ * whatever the client sent after the header stays there for the plugin.
+ */
+static int
+admit_read_header(struct ss_request *req, struct proxy_header *h)
+{
+	struct ss_server *srv = req->srv;
+	double deadline = clock_now() + srv->conf->request_timeout;
+	const char *error = NULL;
+	ssize_t n;
+	int r;
+
+	req->rpos = req->rlen = 0;
+	while ((r = proxy_parse(req->rbuf, req->rlen, h, &error)) == 0) {
+		n = srv->transport->recv(req, req->rbuf + req->rlen,
+		    sizeof(req->rbuf) - req->rlen, &deadline);
+		if (n == 0) {
+			log_warning("server %s: %s closed before a whole PROXY "
+			    "header", srv->name, req->name);
+			return -1;
+		}
+		if (n < 0) {
+			log_errno(LOG_WARNING, "server %s: %s: no PROXY header",
+			    srv->name, req->name);
+			return -1;
+		}
+		req->rlen += (size_t)n;
+	}
+	if (r < 0) {
+		log_warning("server %s: %s: %s; closing", srv->name, req->name,
+		    error);
+		return -1;
+	}
+	req->rpos = h->len;
+	req->bytes_in -= h->len;
+	return 0;
+}
+
+bool
+admit_proxied(struct ss_request *req)
+{
+	struct proxy_header h;
+
+	req->proxy_pending = false;
+	if (admit_read_header(req, &h) < 0)
+		return false;
+	if (h.proxied) {
+		char proxy[sizeof(req->name)];
+
+		memcpy(proxy, req->name, sizeof(proxy));
+		memcpy(&req->peer, &h.src, h.srclen);
+		req->peerlen = h.srclen;
+		request_accepted(req);
+		log_debug("server %s: %s via proxy %s", req->srv->name,
+		    req->name, proxy);
+	}
+	return admit_client(req);
+}

@@ -1,0 +1,363 @@
+/*
+ * check_proxy.c - proxy_protocol: a real HAProxy (send-proxy and
+ * send-proxy-v2, IPv4 and IPv6 clients) in front of sockservd, the
+ * client's own address reaching the plugin and the access and
+ * max_per_source checks; proxy_trusted; and hostile headers sent
+ * straight to the daemon, each closing its connection with a log line
+ * while the daemon keeps serving.
+ *
+ * Clients connect from 127.0.0.2 and up, so the address the plugin sees
+ * is told apart from HAProxy's own 127.0.0.1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* %1$s model, %2$d port, %3$s whoami.so, %4$s more settings. */
+static const char proxy_conf[] =
+    "servers = (\n"
+    "  { name = \"who\"; transport = \"tcp\"; listen = \"127.0.0.1:%2$d\";\n"
+    "    handler = \"%3$s\"; concurrency = \"%1$s\";\n"
+    "    proxy_protocol = true;\n"
+    "    %4$s }\n"
+    ");\n";
+
+/* %1$d..%4$d frontends (v1, v2, v1 on ::1, v2 on ::1), %5$d sockservd. */
+static const char haproxy_conf[] =
+    "global\n"
+    "  maxconn 200\n"
+    "defaults\n"
+    "  mode tcp\n"
+    "  timeout connect 10s\n"
+    "  timeout client 60s\n"
+    "  timeout server 60s\n"
+    "listen v1\n"
+    "  bind 127.0.0.1:%1$d\n"
+    "  server s 127.0.0.1:%5$d send-proxy\n"
+    "listen v2\n"
+    "  bind 127.0.0.1:%2$d\n"
+    "  server s 127.0.0.1:%5$d send-proxy-v2\n"
+    "listen v1six\n"
+    "  bind [::1]:%3$d\n"
+    "  server s 127.0.0.1:%5$d send-proxy\n"
+    "listen v2six\n"
+    "  bind [::1]:%4$d\n"
+    "  server s 127.0.0.1:%5$d send-proxy-v2\n";
+
+struct setup {
+	struct h_daemon d, haproxy;
+	int port;		/* sockservd */
+	int v1, v2, v1six, v2six;	/* HAProxy's frontends */
+};
+
+static void
+start_daemon(struct setup *s, const char *model, const char *more)
+{
+	static const char *const extra[] = { "-l", "debug", NULL };
+	const char *conf;
+
+	s->port = h_free_port();
+	conf = h_write_file("proxy.conf", proxy_conf, model, s->port,
+	    h_fixture("whoami"), more);
+	h_daemon_start(&s->d, conf, extra);
+	h_daemon_wait_port(&s->d, s->port);
+	/* The readiness probe sent no header: its log line comes first. */
+	h_daemon_wait_log(&s->d, "PROXY", 1);
+}
+
+static void
+start_haproxy(struct setup *s)
+{
+	const char *conf;
+
+	s->v1 = h_free_port();
+	s->v2 = h_free_port();
+	s->v1six = h_free_port();
+	s->v2six = h_free_port();
+	conf = h_write_file("haproxy.cfg", haproxy_conf, s->v1, s->v2,
+	    s->v1six, s->v2six, s->port);
+	h_spawn(&s->haproxy, (const char *const[]){ h_which("haproxy"),
+	    "-db", "-f", conf, NULL }, NULL);
+	/* Every frontend is bound before HAProxy accepts on any. */
+	h_daemon_wait_port(&s->haproxy, s->v1);
+}
+
+static void
+stop_all(struct setup *s)
+{
+	int code;
+
+	if (s->haproxy.pid != 0)
+		h_daemon_stop(&s->haproxy, SIGTERM);
+	code = h_daemon_stop(&s->d, SIGTERM);
+	ck_assert_msg(code == 0, "sockservd exited %d%s", code,
+	    h_daemon_log_tail(&s->d));
+}
+
+/* Sends a line and expects the whoami line for `who`, then the echo. */
+static void
+expect_whoami(int fd, const char *who, const char *family, int port)
+{
+	char want[128], line[256];
+
+	h_send(fd, "hello\n");
+	snprintf(want, sizeof(want), "%s %s %d\n", who, family, port);
+	h_recv_line(fd, line, sizeof(line));
+	ck_assert_msg(strcmp(line, want) == 0, "got %s, expected %s",
+	    h_quote(line, strlen(line)), h_quote(want, strlen(want)));
+	h_expect(fd, "hello\n");
+}
+
+/* Fails unless the connection ends without a byte. */
+static void
+expect_closed(int fd, const char *what)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, 0);
+
+	ck_assert_msg(n == 0 || (n < 0 && errno == ECONNRESET),
+	    "%s: not closed (recv %zd, %s)", what, n,
+	    n < 0 ? strerror(errno) : h_quote(&c, 1));
+}
+
+/* A direct connection that sends `n` bytes of `bytes` first. */
+static int
+send_raw(int port, const char *src, const void *bytes, size_t n)
+{
+	int fd = h_connect_from(src, port);
+
+	ck_assert_msg(send(fd, bytes, n, MSG_NOSIGNAL) == (ssize_t)n,
+	    "send: %s", strerror(errno));
+	return fd;
+}
+
+/* --- through HAProxy ----------------------------------------------------- */
+
+START_TEST(test_haproxy_passes_the_client)
+{
+	struct setup s = { 0 };
+	char who[64];
+	int fd, i;
+
+	start_daemon(&s, h_models[_i], "proxy_trusted = [ \"127.0.0.1\" ];");
+	start_haproxy(&s);
+	for (i = 0; i < 2; i++) {
+		const char *src = i == 0 ? "127.0.0.2" : "127.0.0.3";
+		int front = i == 0 ? s.v1 : s.v2;
+
+		fd = h_connect_from(src, front);
+		snprintf(who, sizeof(who), "%s:%d", src, h_local_port(fd));
+		expect_whoami(fd, who, "inet", h_local_port(fd));
+		close(fd);
+	}
+	for (i = 0; i < 2; i++) {
+		fd = h_connect6(i == 0 ? s.v1six : s.v2six);
+		snprintf(who, sizeof(who), "[::1]:%d", h_local_port(fd));
+		expect_whoami(fd, who, "inet6", h_local_port(fd));
+		close(fd);
+	}
+	/* The access line names the client, not HAProxy. */
+	h_daemon_wait_log(&s.d, "127.0.0.3", 1);
+	stop_all(&s);
+}
+END_TEST
+
+static const char *const concurrent_models[] = { "threading", "forking" };
+
+START_TEST(test_haproxy_access_and_max_per_source)
+{
+	struct setup s = { 0 };
+	char who[64];
+	int held, again, other, denied;
+
+	/* A sync server would serve the held request alone: no second. */
+	start_daemon(&s, concurrent_models[_i], "max_per_source = 1;\n"
+	    "    access = { deny = [ \"127.0.0.3\" ]; };");
+	start_haproxy(&s);
+	/* One request from .2 in flight: a second from .2 is refused... */
+	held = h_connect_from("127.0.0.2", s.v2);
+	snprintf(who, sizeof(who), "127.0.0.2:%d", h_local_port(held));
+	expect_whoami(held, who, "inet", h_local_port(held));
+	again = h_connect_from("127.0.0.2", s.v1);
+	expect_closed(again, "a second request from 127.0.0.2");
+	h_daemon_wait_log(&s.d, "max_per_source", 1);
+	/* ...one from .4 is not, though all come from HAProxy... */
+	other = h_connect_from("127.0.0.4", s.v1);
+	snprintf(who, sizeof(who), "127.0.0.4:%d", h_local_port(other));
+	expect_whoami(other, who, "inet", h_local_port(other));
+	/* ...and .3 is denied by the access rules. */
+	denied = h_connect_from("127.0.0.3", s.v2);
+	expect_closed(denied, "127.0.0.3");
+	h_daemon_wait_log(&s.d, "access", 1);
+	ck_assert(h_log_contains(&s.d, "127.0.0.3"));
+	close(held);
+	close(again);
+	close(other);
+	close(denied);
+	stop_all(&s);
+}
+END_TEST
+
+/* --- straight to the daemon ---------------------------------------------- */
+
+START_TEST(test_trusted_and_untrusted_peers)
+{
+	static const char hdr[] = "PROXY TCP4 192.0.2.7 127.0.0.1 1234 80\r\n"
+	    "hello\n";
+	struct setup s = { 0 };
+	int fd;
+
+	start_daemon(&s, h_models[_i],
+	    "proxy_trusted = [ \"127.0.0.1\", \"127.0.0.4/31\" ];");
+	/* A trusted peer names the client, and its data follows at once. */
+	fd = send_raw(s.port, "127.0.0.5", hdr, strlen(hdr));
+	h_expect(fd, "192.0.2.7:1234 inet 1234\n");
+	h_expect(fd, "hello\n");
+	close(fd);
+	/* Anyone else may not, however good the header. */
+	fd = send_raw(s.port, "127.0.0.6", hdr, strlen(hdr));
+	expect_closed(fd, "an untrusted peer");
+	close(fd);
+	h_daemon_wait_log(&s.d, "proxy_trusted", 1);
+	ck_assert(h_log_contains(&s.d, "127.0.0.6"));
+	stop_all(&s);
+}
+END_TEST
+
+START_TEST(test_local_and_unknown_keep_the_peer)
+{
+	static const char v2_local[16] = "\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00";
+	static const char v1_unknown[] = "PROXY UNKNOWN\r\n";
+	struct setup s = { 0 };
+	char who[64];
+	int fd;
+
+	start_daemon(&s, h_models[_i], "");
+	fd = send_raw(s.port, "127.0.0.2", v2_local, sizeof(v2_local));
+	snprintf(who, sizeof(who), "127.0.0.2:%d", h_local_port(fd));
+	expect_whoami(fd, who, "inet", h_local_port(fd));
+	close(fd);
+	fd = send_raw(s.port, "127.0.0.2", v1_unknown, strlen(v1_unknown));
+	snprintf(who, sizeof(who), "127.0.0.2:%d", h_local_port(fd));
+	expect_whoami(fd, who, "inet", h_local_port(fd));
+	close(fd);
+	stop_all(&s);
+}
+END_TEST
+
+/* Headers the daemon must refuse, each closing only its connection. */
+static const struct bad_header {
+	const char *what;
+	const char *bytes;
+	size_t len;		/* 0: strlen(bytes) */
+} bad_headers[] = {
+	{ "no header", "hello\n", 0 },
+	{ "a v1 header with LF only", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n", 0 },
+	{ "a v1 header without ports", "PROXY TCP4 1.2.3.4 5.6.7.8\r\n", 0 },
+	{ "a v1 header with a bad port",
+	  "PROXY TCP4 1.2.3.4 5.6.7.8 1 65536\r\n", 0 },
+	{ "a v1 header with mixed families",
+	  "PROXY TCP4 ::1 5.6.7.8 1 2\r\n", 0 },
+	{ "a v1 header over 107 bytes", "PROXY UNKNOWN "
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "\r\n", 0 },
+	{ "a v2 header of version 1",
+	  "\r\n\r\n\0\r\nQUIT\n\x11\x11\x00\x0c" "ABCDEFGHIJKL", 28 },
+	{ "a v2 header over the limit",
+	  "\r\n\r\n\0\r\nQUIT\n\x21\x11\xff\xff", 16 },
+	{ "a v2 header with a short address block",
+	  "\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x04" "ABCD", 20 },
+	{ "a v2 datagram header",
+	  "\r\n\r\n\0\r\nQUIT\n\x21\x12\x00\x0c" "ABCDEFGHIJKL", 28 },
+};
+
+START_TEST(test_bad_headers_close_the_connection)
+{
+	struct setup s = { 0 };
+	size_t i, base, n = sizeof(bad_headers) / sizeof(bad_headers[0]);
+	char who[64];
+	int fd;
+
+	start_daemon(&s, h_models[_i], "");
+	base = h_log_count(&s.d, "PROXY");
+	for (i = 0; i < n; i++) {
+		const struct bad_header *b = &bad_headers[i];
+
+		fd = send_raw(s.port, "127.0.0.2", b->bytes,
+		    b->len ? b->len : strlen(b->bytes));
+		expect_closed(fd, b->what);
+		close(fd);
+		h_daemon_wait_log(&s.d, "PROXY", base + i + 1);
+	}
+	/* Nothing reached the plugin; the daemon serves the next client. */
+	ck_assert(!h_log_contains(&s.d, " ok"));
+	fd = send_raw(s.port, "127.0.0.2",
+	    "PROXY TCP4 192.0.2.9 127.0.0.1 999 80\r\n", 39);
+	snprintf(who, sizeof(who), "192.0.2.9:999");
+	expect_whoami(fd, who, "inet", 999);
+	close(fd);
+	stop_all(&s);
+}
+END_TEST
+
+START_TEST(test_slow_or_silent_peers_are_cut)
+{
+	struct setup s = { 0 };
+	long started;
+	size_t base;
+	int silent, partial, fd;
+
+	start_daemon(&s, h_models[_i], "request_timeout = 1.0;");
+	base = h_log_count(&s.d, "PROXY");
+	started = h_now_ms();
+	silent = h_connect_from("127.0.0.2", s.port);
+	partial = send_raw(s.port, "127.0.0.3", "PROXY TCP4 1.2", 14);
+	expect_closed(silent, "a peer that sends nothing");
+	expect_closed(partial, "a peer that stops mid-header");
+	ck_assert_msg(h_now_ms() - started >= 900, "cut before "
+	    "request_timeout");
+	h_daemon_wait_log(&s.d, "PROXY", base + 2);
+	close(silent);
+	close(partial);
+	/* A peer that closes mid-header is logged too. */
+	fd = send_raw(s.port, "127.0.0.4", "\r\n\r\n\0\r\nQ", 9);
+	close(fd);
+	h_daemon_wait_log(&s.d, "PROXY", base + 3);
+	fd = send_raw(s.port, "127.0.0.2", "PROXY UNKNOWN\r\n", 15);
+	h_send(fd, "still here\n");
+	h_recv_line(fd, (char[64]){ 0 }, 64);
+	h_expect(fd, "still here\n");
+	close(fd);
+	stop_all(&s);
+}
+END_TEST
+
+int
+main(void)
+{
+	const struct h_case cases[] = {
+		{ "haproxy_passes_the_client",
+		  test_haproxy_passes_the_client, H_NMODELS },
+		{ "haproxy_access_and_max_per_source",
+		  test_haproxy_access_and_max_per_source,
+		  sizeof(concurrent_models) / sizeof(concurrent_models[0]) },
+		{ "trusted_and_untrusted_peers",
+		  test_trusted_and_untrusted_peers, H_NMODELS },
+		{ "local_and_unknown_keep_the_peer",
+		  test_local_and_unknown_keep_the_peer, 0 },
+		{ "bad_headers_close_the_connection",
+		  test_bad_headers_close_the_connection, H_NMODELS },
+		{ "slow_or_silent_peers_are_cut",
+		  test_slow_or_silent_peers_are_cut, H_NMODELS },
+	};
+	Suite *suite = suite_create("proxy");
+
+	h_add_cases(suite, cases, sizeof(cases) / sizeof(cases[0]));
+	return h_run_suite(suite);
+}
