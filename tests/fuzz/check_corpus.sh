@@ -13,7 +13,7 @@ status=0
 # A sanitizer build (SAN_CFLAGS) checks for leaks; libconfig's own are known.
 LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$srcdir/tests/fuzz/lsan.supp:print_suppressions=0
 export LSAN_OPTIONS
-for t in conf addr readline; do
+for t in conf addr readline proxy; do
 	replay=$builddir/tests/fuzz/replay_$t
 	if out=$("$replay" "$srcdir/tests/fuzz/corpus/$t" 2>&1); then
 		echo "ok: corpus/$t: $(echo "$out" | tail -n 1)"
