@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -278,35 +279,73 @@ server_accept(struct ss_server *srv, struct backoff *b)
 	return n;
 }
 
+/*
+ * Each worker waits on an epoll set of its own holding the listening
+ * socket with EPOLLEXCLUSIVE: a new connection wakes one idle worker,
+ * not all of them (poll would wake every one, for one to get it). While
+ * accepting rests after an error, the socket leaves the set.
+ */
+static int
+server_work_watch(struct ss_server *srv, int ep, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+	    .data.fd = srv->listen_fd };
+
+	if (epoll_ctl(ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, srv->listen_fd,
+	    &ev) == 0)
+		return 0;
+	log_errno(LOG_ERR, "server %s: epoll_ctl", srv->name);
+	return -1;
+}
+
 void
 server_work(struct ss_server *srv)
 {
 	struct backoff backoff = { 0, false };
-	struct pollfd pfd[2];
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = srv->stop_fd };
+	struct epoll_event got[2];
 	struct ss_request *req;
+	int ep, n, i;
+	bool ready;
 
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, srv->stop_fd, &ev) < 0 ||
+	    server_work_watch(srv, ep, true) < 0) {
+		log_errno(LOG_ERR, "server %s: epoll", srv->name);
+		if (ep >= 0)
+			close(ep);
+		return;
+	}
 	for (;;) {
-		pfd[0] = (struct pollfd){ .fd = srv->stop_fd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = backoff.retry_at != 0 ? -1 :
-		    srv->listen_fd, .events = POLLIN };
-		if (poll(pfd, 2, clock_poll_ms(backoff.retry_at)) < 0 &&
-		    errno != EINTR) {
-			log_errno(LOG_ERR, "server %s: poll", srv->name);
-			return;
+		n = epoll_wait(ep, got, 2, clock_poll_ms(backoff.retry_at));
+		if (n < 0 && errno != EINTR) {
+			log_errno(LOG_ERR, "server %s: epoll_wait", srv->name);
+			break;
 		}
-		if (pfd[0].revents != 0)
-			return;
-		if (backoff.retry_at != 0 && clock_now() >= backoff.retry_at)
+		ready = false;
+		for (i = 0; i < n; i++) {
+			if (got[i].data.fd == srv->stop_fd)
+				goto out;
+			ready = true;
+		}
+		if (backoff.retry_at != 0 && clock_now() >= backoff.retry_at) {
 			backoff.retry_at = 0;
-		if (!(pfd[1].revents & POLLIN) || atomic_load(&srv->stopping))
+			if (server_work_watch(srv, ep, true) < 0)
+				break;
+		}
+		if (!ready || atomic_load(&srv->stopping))
 			continue;
-		/* Several workers wake for one request; the others get none. */
 		req = server_accept_one(srv, &backoff);
+		if (backoff.retry_at != 0 && server_work_watch(srv, ep,
+		    false) < 0)
+			break;
 		if (req != NULL) {
 			lifecycle_run(req);
 			request_free(req);
 		}
 	}
+out:
+	close(ep);
 }
 
 /* When the loop must next wake up by itself (0: never). */
