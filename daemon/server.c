@@ -69,6 +69,7 @@ server_new(const struct conf_server *conf, struct daemon *daemon)
 	srv->listen_fd = srv->wake_fd = srv->stop_fd = -1;
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->finished, false);
+	atomic_init(&srv->nodelay_inherited, -1);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

@@ -42,6 +42,8 @@ struct ss_server {
 	bool initialized;		/* init succeeded: fini is owed */
 
 	int listen_fd;
+	atomic_int nodelay_inherited;	/* tcp: accepted sockets come with
+					   tcp_nodelay set right; -1 unknown */
 	char *owned_path;		/* absolute path of a unix socket file
 					   to remove at stop, or NULL */
 	bool inherited;			/* listen_fd came from systemd */

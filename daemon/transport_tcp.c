@@ -22,8 +22,13 @@ tcp_parse_listen(struct conf_server *conf, const char **error_r)
 static int
 tcp_open(struct ss_server *srv)
 {
+	int nodelay = srv->conf->tcp_nodelay;
+
 	if (transport_inet_bind(srv, SOCK_STREAM) < 0)
 		return -1;
+	/* Accepted connections inherit it: no setsockopt per connection. */
+	(void)setsockopt(srv->listen_fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
+	    sizeof(nodelay));
 	if (listen(srv->listen_fd, srv->conf->request_queue_size) < 0) {
 		log_errno(LOG_ERR, "server %s: cannot listen on %s",
 		    srv->name, srv->conf->listen);
@@ -32,15 +37,37 @@ tcp_open(struct ss_server *srv)
 	return 0;
 }
 
+/*
+ * Whether connections accepted on the listening socket come with
+ * TCP_NODELAY as configured. A socket this server bound does; one kept
+ * from before a reload or passed by systemd may not: asked once.
+ */
+static bool
+tcp_nodelay_inherited(struct ss_server *srv)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+	int state = atomic_load(&srv->nodelay_inherited);
+
+	if (state < 0) {
+		if (getsockopt(srv->listen_fd, IPPROTO_TCP, TCP_NODELAY, &on,
+		    &len) < 0)
+			on = -1;
+		state = (on != 0) == srv->conf->tcp_nodelay;
+		atomic_store(&srv->nodelay_inherited, state);
+	}
+	return state == 1;
+}
+
 static int
 tcp_accept(struct ss_server *srv, struct ss_request *req)
 {
-	int one = 1, r;
+	int nodelay = srv->conf->tcp_nodelay, r;
 
 	r = transport_stream_accept(srv, req);
-	if (r == 1 && srv->conf->tcp_nodelay)
-		(void)setsockopt(req->fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
+	if (r == 1 && !tcp_nodelay_inherited(srv))
+		(void)setsockopt(req->fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
+		    sizeof(nodelay));
 	return r;
 }
 

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -856,6 +858,75 @@ static const struct config_case {
 	    "socket_mode = \"0640\"; max_packet_size = 1024;", 0, NULL },
 };
 
+/*
+ * TCP_NODELAY of the daemon's end of the connection whose local end is
+ * fd: the daemon's descriptors are copied in with pidfd_getfd until one
+ * has fd's address as its peer.
+ */
+static int
+server_side_nodelay(pid_t pid, int fd)
+{
+	struct sockaddr_storage mine, peer;
+	socklen_t minelen = sizeof(mine), peerlen;
+	int pidfd, target, copy, on = -1;
+	socklen_t len = sizeof(on);
+
+	ck_assert(getsockname(fd, (struct sockaddr *)&mine, &minelen) == 0);
+	pidfd = pidfd_open(pid, 0);
+	ck_assert_msg(pidfd >= 0, "pidfd_open: %s", strerror(errno));
+	for (target = 0; target < 1024 && on < 0; target++) {
+		copy = pidfd_getfd(pidfd, target, 0);
+		if (copy < 0)
+			continue;
+		peerlen = sizeof(peer);
+		if (getpeername(copy, (struct sockaddr *)&peer, &peerlen) == 0 &&
+		    peerlen == minelen && memcmp(&peer, &mine, minelen) == 0)
+			ck_assert(getsockopt(copy, IPPROTO_TCP, TCP_NODELAY, &on,
+			    &len) == 0);
+		close(copy);
+	}
+	close(pidfd);
+	ck_assert_msg(on >= 0, "no connection of the daemon has the test's "
+	    "address as its peer");
+	return on != 0;
+}
+
+/* %1$d and %2$d: ports with tcp_nodelay true and false. */
+static const char nodelay_conf[] =
+    "servers = (\n"
+    "  { name = \"on\"; transport = \"tcp\"; listen = \"127.0.0.1:%1$d\";\n"
+    "    handler = \"echo\"; concurrency = \"threading\"; },\n"
+    "  { name = \"off\"; transport = \"tcp\"; listen = \"127.0.0.1:%2$d\";\n"
+    "    handler = \"echo\"; concurrency = \"threading\";\n"
+    "    tcp_nodelay = false; }\n"
+    ");\n";
+
+START_TEST(test_tcp_nodelay)
+{
+	struct h_daemon d;
+	int on = h_free_port(), off = h_free_port(), fd;
+
+	h_daemon_start(&d, h_write_file("nodelay.conf", nodelay_conf, on,
+	    off), NULL);
+	h_daemon_wait_port(&d, on);
+	h_daemon_wait_port(&d, off);
+	/* A reply proves the request is being served, its socket open. */
+	fd = h_connect(on);
+	h_send(fd, "x\n");
+	h_expect(fd, "x\n");
+	ck_assert_msg(server_side_nodelay(d.pid, fd) == 1,
+	    "tcp_nodelay = true, yet Nagle is on");
+	close(fd);
+	fd = h_connect(off);
+	h_send(fd, "x\n");
+	h_expect(fd, "x\n");
+	ck_assert_msg(server_side_nodelay(d.pid, fd) == 0,
+	    "tcp_nodelay = false, yet TCP_NODELAY is set");
+	close(fd);
+	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(test_config)
 {
 	const struct config_case *c = &config_cases[_i];
@@ -902,6 +973,7 @@ main(void)
 		{ "threading_pool", test_threading_pool, 0 },
 		{ "block_on_close_false", test_block_on_close_false, 2 },
 		{ "no_zombies", test_no_zombies, NTRANSPORTS },
+		{ "tcp_nodelay", test_tcp_nodelay, 0 },
 		{ "config", test_config,
 		    (int)(sizeof(config_cases) / sizeof(config_cases[0])) },
 	};
