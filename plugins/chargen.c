@@ -43,10 +43,13 @@
 /* A stream write: whole cycles, so the next one starts at line 0 again. */
 #define CHARGEN_CYCLES	8
 #define CHARGEN_TEXT	(CHARGEN_CYCLES * CHARGEN_CYCLE)
-/* xinetd's reply to a datagram, and the lines it takes from the ring. */
+/*
+ * xinetd's reply to a datagram: 1024 bytes of lines, the last one cut to
+ * fit, each with its "\r\n" (13 lines and a 14th of 60 characters).
+ */
 #define CHARGEN_DGRAM	1024
 #define CHARGEN_DGRAM_LINES \
-	((CHARGEN_DGRAM - 3) / CHARGEN_LINE + 1)
+	((CHARGEN_DGRAM - 2 + CHARGEN_LINE - 1) / CHARGEN_LINE)
 
 struct chargen {
 	char *text;		/* CHARGEN_CYCLES cycles of lines */
@@ -172,11 +175,11 @@ static int
 chargen_datagram(ss_request *req, const struct chargen *c)
 {
 	char reply[CHARGEN_DGRAM];
-	size_t len = 0, n;
+	size_t len = 0, n, i;
 	unsigned line;
 
 	line = chargen_take(c->next, CHARGEN_DGRAM_LINES);
-	while (sizeof(reply) - len > 2) {
+	for (i = 0; i < CHARGEN_DGRAM_LINES; i++) {
 		n = sizeof(reply) - len - 2;
 		if (n > CHARGEN_WIDTH)
 			n = CHARGEN_WIDTH;

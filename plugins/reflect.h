@@ -15,6 +15,7 @@
 #define SS_PLUGINS_REFLECT_H
 
 #include <string.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <sockserv/plugin.h>
