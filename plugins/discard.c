@@ -1,0 +1,35 @@
+/*
+ * discard.c - the Discard Protocol (RFC 863), as xinetd's internal
+ * "discard" service: whatever the client sends is read and thrown away.
+ *
+ * Stream (tcp, unix): reads until the client closes its side, then the
+ * connection is closed; nothing is ever sent. Datagram (udp,
+ * unix-dgram): the datagram is dropped, and no reply is sent.
+ *
+ * No options.
+ */
+#include <sockserv/plugin.h>
+
+/*
+ * One loop serves both kinds of transport: on a datagram, ss_read
+ * returns its bytes and then 0, and a request that writes nothing sends
+ * nothing back.
+ */
+static int
+discard_handle(ss_request *req)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = ss_read(req, buf, sizeof(buf))) > 0)
+		continue;
+	return n < 0 ? -1 : 0;
+}
+
+const struct ss_handler ss_handler = {
+	.abi = SS_PLUGIN_ABI,
+	.size = sizeof(struct ss_handler),
+	.name = "discard",
+	.version = "1.0",
+	.handle = discard_handle,
+};
