@@ -13,13 +13,13 @@
  * or until max_bytes bytes have been sent.
  *
  * Datagram (udp, unix-dgram): each datagram received, whatever it holds,
- * gets one reply of 1024 bytes, as from xinetd: 13 lines of 72
- * characters and a 14th cut to 60, each followed by "\r\n". The
- * pattern goes on from one datagram to the next, as from xinetd's one
- * ring: the reply after one starting with line k starts with line
- * k + 14, whichever client sent the datagrams and under every
+ * gets one reply of 512 bytes, the most RFC 864 allows (xinetd sends
+ * 1024): 6 lines of 72 characters and a 7th cut to 66, each followed by
+ * "\r\n". The pattern goes on from one datagram to the next, as from
+ * xinetd's one ring: the reply after one starting with line k starts
+ * with line k + 7, whichever client sent the datagrams and under every
  * concurrency model. A UDP datagram from a port below 1024 gets no reply
- * (reflect.h). The reply needs max_packet_size of at least 1024.
+ * (reflect.h). The reply needs max_packet_size of at least 512.
  *
  * Option max_bytes (integer, default 0): on a stream, the number of
  * bytes sent before the server closes the connection (which may cut a
@@ -44,10 +44,11 @@
 #define CHARGEN_CYCLES	8
 #define CHARGEN_TEXT	(CHARGEN_CYCLES * CHARGEN_CYCLE)
 /*
- * xinetd's reply to a datagram: 1024 bytes of lines, the last one cut to
- * fit, each with its "\r\n" (13 lines and a 14th of 60 characters).
+ * The reply to a datagram: RFC 864's 512 bytes at most, filled with
+ * lines as xinetd fills its 1024, the last one cut to fit, each with its
+ * "\r\n" (6 lines and a 7th of 66 characters).
  */
-#define CHARGEN_DGRAM	1024
+#define CHARGEN_DGRAM	512
 #define CHARGEN_DGRAM_LINES \
 	((CHARGEN_DGRAM - 2 + CHARGEN_LINE - 1) / CHARGEN_LINE)
 

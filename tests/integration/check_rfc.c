@@ -38,8 +38,8 @@
 #define CG_CHARS 95
 #define CG_WIDTH 72
 #define CG_LINE (CG_WIDTH + 2)
-#define CG_DGRAM 1024
-#define CG_DGRAM_LINES 14	/* 13 of 72 characters, one of 60 */
+#define CG_DGRAM 512
+#define CG_DGRAM_LINES 7	/* 6 of 72 characters, one of 66 */
 #define CG_MAX_BYTES 100000	/* the bounded server's max_bytes */
 
 #define UNIX_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
@@ -382,10 +382,10 @@ START_TEST(test_chargen_max_bytes)
 END_TEST
 
 /*
- * A datagram, whatever it holds, gets xinetd's reply: 1024 bytes, 13
- * lines of 72 characters and one of 60, each ending "\r\n", in RFC 864's
- * rotation. The next datagram, even from another client, gets the
- * lines that follow: the 14 lines after the first reply's first.
+ * A datagram, whatever it holds, gets RFC 864's largest reply: 512
+ * bytes, 6 lines of 72 characters and one of 66, each ending "\r\n", in
+ * the rotation. The next datagram, even from another client, gets the
+ * lines that follow: the 7 lines after the first reply's first.
  */
 START_TEST(test_chargen_datagram)
 {
@@ -417,8 +417,8 @@ START_TEST(test_chargen_datagram)
 				    (first + CG_DGRAM_LINES) % CG_CHARS,
 				    h_daemon_log_tail(&r.d));
 			first = next;
-			/* 13 whole lines, then the 14th cut to 60. */
-			for (n = 0; n < 13 * CG_LINE + 60; n++)
+			/* 6 whole lines, then the 7th cut to 66. */
+			for (n = 0; n < 6 * CG_LINE + 66; n++)
 				expected[n] = chargen_byte(first, n);
 			memcpy(expected + n, "\r\n", 2);
 			ck_assert_msg(memcmp(reply, expected, CG_DGRAM) == 0,
