@@ -105,9 +105,7 @@ static void
 forking_serve_one(struct ss_server *srv, struct ss_request *req)
 {
 	(void)srv;
-	/* Made in the parent; here the parent's signal is the deadline, and
-	   the parent releases the max_per_source count. */
-	req->cancel_fd = -1;
+	/* Made in the parent, which releases its max_per_source count. */
 	req->counted = false;
 	lifecycle_run(req);
 	request_free(req);

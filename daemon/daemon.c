@@ -442,6 +442,32 @@ daemon_signal(struct daemon *d, const struct signalfd_siginfo *si,
 	}
 }
 
+/*
+ * Cuts the live requests of every stopping server whose stop deadline
+ * has passed; returns the next such deadline to come, or 0.
+ */
+static double
+daemon_cut_due(struct daemon *d)
+{
+	double now = clock_now(), next = 0;
+	size_t i;
+
+	for (i = 0; i < d->nservers + d->nretired; i++) {
+		struct ss_server *srv = i < d->nservers ? d->servers[i] :
+		    d->retired[i - d->nservers];
+
+		if (!atomic_load(&srv->stopping) || srv->cut_sent)
+			continue;
+		if (srv->stop_deadline <= now) {
+			server_cut(srv);
+			srv->cut_sent = true;
+		} else if (next == 0 || srv->stop_deadline < next) {
+			next = srv->stop_deadline;
+		}
+	}
+	return next;
+}
+
 int
 daemon_run(struct daemon *d)
 {
@@ -449,7 +475,8 @@ daemon_run(struct daemon *d)
 		{ .fd = d->signal_fd, .events = POLLIN },
 		{ .fd = d->done_fd, .events = POLLIN },
 	};
-	double watchdog = notify_watchdog_interval(), next_ping = 0;
+	double watchdog = notify_watchdog_interval(), next_ping = 0, wake;
+	double next_cut;
 	struct signalfd_siginfo si;
 	bool stopping = false;
 	eventfd_t n;
@@ -460,8 +487,11 @@ daemon_run(struct daemon *d)
 			notify_watchdog();
 			next_ping = clock_now() + watchdog;
 		}
-		if (poll(pfd, 2, watchdog > 0 ? clock_poll_ms(next_ping) :
-		    -1) < 0) {
+		next_cut = daemon_cut_due(d);
+		wake = watchdog > 0 ? next_ping : 0;
+		if (next_cut > 0 && (wake == 0 || next_cut < wake))
+			wake = next_cut;
+		if (poll(pfd, 2, wake > 0 ? clock_poll_ms(wake) : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_errno(LOG_ERR, "poll");

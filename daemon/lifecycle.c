@@ -98,10 +98,14 @@ lifecycle_run(struct ss_request *req)
 
 	atomic_store(&srv->shared->last_request_ns,
 	    (long long)(clock_now() * 1e9));
+	server_live_add(req);
 	/* A proxied client is known, and checked, only once its header is read. */
-	if (req->proxy_pending && !admit_proxied(req))
+	if (req->proxy_pending && !admit_proxied(req)) {
+		server_live_remove(req);
 		return;
+	}
 	outcome = lifecycle_hooks(req, &rc);
+	server_live_remove(req);
 	if (outcome != OUTCOME_REFUSED && srv->transport->complete != NULL)
 		srv->transport->complete(req);
 	lifecycle_log(req, outcome, rc);

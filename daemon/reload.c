@@ -117,6 +117,10 @@ reload_build_one(struct daemon *d, struct successor *next, size_t i)
 	if (old != NULL) {
 		srv->listen_fd = old->listen_fd;
 		srv->inherited = old->inherited;
+		/* What connections inherit from it still holds if unchanged. */
+		srv->listener_ready = old->listener_ready &&
+		    old->conf->request_timeout == cs->request_timeout &&
+		    old->conf->tcp_nodelay == cs->tcp_nodelay;
 	}
 	if (reload_plugin(d, srv, next->conf) < 0 ||
 	    server_open(srv) < 0 || server_init(srv) < 0)

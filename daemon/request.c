@@ -8,11 +8,11 @@
  * and by the server's stop deadline once the server stops.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -36,8 +36,6 @@ request_new(struct ss_server *srv)
 	req->srv = srv;
 	req->in = req->rbuf;
 	req->fd = -1;
-	/* In a child the parent enforces the stop deadline by signal. */
-	req->cancel_fd = srv->child ? -1 : srv->stop_fd;
 	req->peerlen = sizeof(req->peer);
 	req->started = clock_now();
 	return req;
@@ -78,61 +76,84 @@ request_deadline(struct ss_request *req)
 }
 
 /*
- * Waits for `events` on the connection until *deadline. Once the server
- * stops, the deadline shrinks to the stop deadline. Returns 0 when the
- * socket is ready, -1 with errno ETIMEDOUT (or poll's errno).
+ * The time a call has left until *deadline, which shrinks to the stop
+ * deadline once the server stops (in a forked child the parent enforces
+ * that one, by signal).
  */
-static int
-request_wait(struct ss_request *req, short events, double *deadline)
+static double
+request_left(struct ss_request *req, double *deadline)
 {
 	struct ss_server *srv = req->srv;
-	struct pollfd pfd[2];
-	int n;
 
-	for (;;) {
-		nfds_t nfds = 1;
-
-		if (req->cancel_fd >= 0 && atomic_load(&srv->stopping)) {
-			if (srv->stop_deadline < *deadline)
-				*deadline = srv->stop_deadline;
-			req->cancel_fd = -1;
-		}
-		pfd[0] = (struct pollfd){ .fd = req->fd, .events = events };
-		if (req->cancel_fd >= 0)
-			pfd[nfds++] = (struct pollfd){ .fd = req->cancel_fd,
-			    .events = POLLIN };
-		n = poll(pfd, nfds, clock_poll_ms(*deadline));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (pfd[0].revents != 0)
-			return 0;
-		if (n == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		/* Only the stop descriptor fired: recompute the deadline. */
-	}
+	if (!srv->child && atomic_load(&srv->stopping) &&
+	    srv->stop_deadline < *deadline)
+		*deadline = srv->stop_deadline;
+	return *deadline - clock_now();
 }
 
+/*
+ * Sets SO_RCVTIMEO or SO_SNDTIMEO to `left` seconds unless what is set
+ * (*armed, 0 for nothing) is as good: within the kernel's few
+ * milliseconds of rounding. Calls mostly start with a whole
+ * request_timeout, which is what a tcp connection inherits from its
+ * listening socket, so this is mostly no syscall at all.
+ */
+static int
+request_arm(struct ss_request *req, int opt, double *armed, double left)
+{
+	struct timeval tv;
+
+	if (*armed > 0 && *armed <= left + left / 100 + 0.005 &&
+	    *armed >= left - left / 100 - 0.005)
+		return 0;
+	tv.tv_sec = (time_t)left;
+	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
+	if (tv.tv_sec == 0 && tv.tv_usec == 0)
+		tv.tv_usec = 1;		/* 0 would mean no timeout */
+	if (setsockopt(req->fd, SOL_SOCKET, opt, &tv, sizeof(tv)) < 0)
+		return -1;
+	*armed = left;
+	return 0;
+}
+
+/*
+ * Stream I/O is one blocking recv or send per call, the wait included,
+ * bounded by the socket's timeouts: no poll, and no try that fails with
+ * EAGAIN first. A request still blocked at the server's stop deadline
+ * is woken by server_cut shutting its connection down.
+ */
 ssize_t
 request_stream_recv(struct ss_request *req, void *buf, size_t n,
     double *deadline)
 {
+	double left;
 	ssize_t r;
 
+	/* Unarmed (unix): a first try that cannot block spares the arming. */
+	if (req->rcv_armed == 0) {
+		r = recv(req->fd, buf, n, MSG_DONTWAIT);
+		if (r >= 0) {
+			req->bytes_in += (size_t)r;
+			return r;
+		}
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+	}
 	for (;;) {
+		left = request_left(req, deadline);
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (request_arm(req, SO_RCVTIMEO, &req->rcv_armed, left) < 0)
+			return -1;
 		r = recv(req->fd, buf, n, 0);
 		if (r >= 0) {
 			req->bytes_in += (size_t)r;
 			return r;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		if (request_wait(req, POLLIN, deadline) < 0)
+		/* EAGAIN: the timeout, or the kernel's rounding of it. */
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
 	}
 }
@@ -142,22 +163,36 @@ request_stream_send(struct ss_request *req, const void *buf, size_t n,
     double *deadline)
 {
 	const char *p = buf;
-	size_t left = n;
+	size_t done = 0;
+	double left;
 	ssize_t r;
 
-	while (left > 0) {
-		r = send(req->fd, p, left, MSG_NOSIGNAL);
+	if (req->snd_armed == 0) {
+		r = send(req->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (r > 0) {
-			p += r;
-			left -= (size_t)r;
+			done = (size_t)r;
+			req->bytes_out += (size_t)r;
+		} else if (r < 0 && errno != EINTR && errno != EAGAIN &&
+		    errno != EWOULDBLOCK) {
+			return -1;
+		}
+	}
+	while (done < n) {
+		left = request_left(req, deadline);
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (request_arm(req, SO_SNDTIMEO, &req->snd_armed, left) < 0)
+			return -1;
+		r = send(req->fd, p + done, n - done, MSG_NOSIGNAL);
+		if (r > 0) {
+			done += (size_t)r;
 			req->bytes_out += (size_t)r;
 			continue;
 		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		if (request_wait(req, POLLOUT, deadline) < 0)
+		if (r < 0 && errno != EINTR && errno != EAGAIN &&
+		    errno != EWOULDBLOCK)
 			return -1;
 	}
 	return (ssize_t)n;

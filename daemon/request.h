@@ -19,7 +19,9 @@ struct ss_server;
 struct ss_request {
 	struct ss_server *srv;
 	int fd;			/* the connection; -1 for a datagram */
-	int cancel_fd;		/* srv->stop_fd, or -1 where stop cannot reach */
+	double rcv_armed, snd_armed;	/* SO_RCVTIMEO, SO_SNDTIMEO; 0: unset */
+	struct ss_request *live_prev, *live_next;	/* in srv->live */
+	bool live;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	char name[ADDR_NAME_MAX];
@@ -43,8 +45,8 @@ void request_accepted(struct ss_request *req);
 void request_free(struct ss_request *req);
 
 /*
- * Stream transports' I/O: one syscall when the kernel is ready, else a
- * wait bounded by *deadline (and by the stop deadline once stopping).
+ * Stream transports' I/O: one blocking syscall bounded by *deadline (and
+ * by the stop deadline once stopping) through the socket's timeouts.
  */
 ssize_t request_stream_recv(struct ss_request *req, void *buf, size_t n,
     double *deadline);

@@ -69,7 +69,6 @@ server_new(const struct conf_server *conf, struct daemon *daemon)
 	srv->listen_fd = srv->wake_fd = srv->stop_fd = -1;
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->finished, false);
-	atomic_init(&srv->nodelay_inherited, -1);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -193,6 +192,57 @@ server_request_end(struct ss_server *srv)
 	/* The loop stops polling the listener at the cap; tell it to resume. */
 	if (was_full)
 		server_wake(srv);
+}
+
+void
+server_live_add(struct ss_request *req)
+{
+	struct ss_server *srv = req->srv;
+
+	if (req->fd < 0 || srv->child)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	if (srv->cut)
+		(void)shutdown(req->fd, SHUT_RDWR);
+	req->live_prev = NULL;
+	req->live_next = srv->live;
+	if (srv->live != NULL)
+		srv->live->live_prev = req;
+	srv->live = req;
+	req->live = true;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+server_live_remove(struct ss_request *req)
+{
+	struct ss_server *srv = req->srv;
+
+	if (!req->live)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	if (req->live_prev != NULL)
+		req->live_prev->live_next = req->live_next;
+	else
+		srv->live = req->live_next;
+	if (req->live_next != NULL)
+		req->live_next->live_prev = req->live_prev;
+	req->live = false;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void
+server_cut(struct ss_server *srv)
+{
+	struct ss_request *req;
+
+	pthread_mutex_lock(&srv->lock);
+	if (!srv->cut) {
+		srv->cut = true;
+		for (req = srv->live; req != NULL; req = req->live_next)
+			(void)shutdown(req->fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&srv->lock);
 }
 
 static bool

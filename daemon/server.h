@@ -42,8 +42,8 @@ struct ss_server {
 	bool initialized;		/* init succeeded: fini is owed */
 
 	int listen_fd;
-	atomic_int nodelay_inherited;	/* tcp: accepted sockets come with
-					   tcp_nodelay set right; -1 unknown */
+	bool listener_ready;		/* tcp: connections inherit their
+					   options from listen_fd */
 	char *owned_path;		/* absolute path of a unix socket file
 					   to remove at stop, or NULL */
 	bool inherited;			/* listen_fd came from systemd */
@@ -61,6 +61,10 @@ struct ss_server {
 	pthread_mutex_t lock;		/* guards in_flight and the model's state */
 	pthread_cond_t idle;		/* signalled when in_flight drops */
 	unsigned in_flight;
+	struct ss_request *live;	/* stream requests served in this
+					   process, for server_cut */
+	bool cut;			/* server_cut has run */
+	bool cut_sent;			/* main thread's: it called server_cut */
 	void *model;			/* concurrency model's own state */
 	unsigned abandoned;		/* requests left running at exit */
 };
@@ -99,6 +103,21 @@ void server_join(struct ss_server *srv);
  * them itself until the server stops. Used by both pools.
  */
 void server_work(struct ss_server *srv);
+
+/*
+ * A stream request being served in this process (not a forked child)
+ * joins the server's live list while its plugin runs, so server_cut can
+ * reach it; it leaves before its connection is closed.
+ */
+void server_live_add(struct ss_request *req);
+void server_live_remove(struct ss_request *req);
+
+/*
+ * At the stop deadline: shuts down the connection of every live request,
+ * which ends whatever ss_* call it is blocked in, and of any that
+ * starts later. Callable from any thread.
+ */
+void server_cut(struct ss_server *srv);
 
 /* In-flight accounting shared by every concurrency model. */
 void server_request_begin(struct ss_server *srv);

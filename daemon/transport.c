@@ -78,7 +78,7 @@ int
 transport_stream_accept(struct ss_server *srv, struct ss_request *req)
 {
 	req->fd = accept4(srv->listen_fd, (struct sockaddr *)&req->peer,
-	    &req->peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	    &req->peerlen, SOCK_CLOEXEC);
 	if (req->fd >= 0) {
 		request_accepted(req);
 		return 1;

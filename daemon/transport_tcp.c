@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "addr.h"
 #include "conf.h"
@@ -19,16 +20,37 @@ tcp_parse_listen(struct conf_server *conf, const char **error_r)
 	    error_r);
 }
 
+/*
+ * Accepted connections inherit TCP_NODELAY, SO_RCVTIMEO and SO_SNDTIMEO
+ * from the listening socket: set there, as configured and to
+ * request_timeout, before it listens, they cost no syscall per
+ * connection. On a socket passed by systemd, connections may have been
+ * queued before: those are armed one by one.
+ */
+static bool
+tcp_listener_setup(struct ss_server *srv)
+{
+	double t = srv->conf->request_timeout;
+	struct timeval tv = { .tv_sec = (time_t)t,
+	    .tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6) };
+	int nodelay = srv->conf->tcp_nodelay;
+
+	if (tv.tv_sec == 0 && tv.tv_usec == 0)
+		tv.tv_usec = 1;
+	return setsockopt(srv->listen_fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
+	    sizeof(nodelay)) == 0 &&
+	    setsockopt(srv->listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)) == 0 &&
+	    setsockopt(srv->listen_fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+	    sizeof(tv)) == 0;
+}
+
 static int
 tcp_open(struct ss_server *srv)
 {
-	int nodelay = srv->conf->tcp_nodelay;
-
 	if (transport_inet_bind(srv, SOCK_STREAM) < 0)
 		return -1;
-	/* Accepted connections inherit it: no setsockopt per connection. */
-	(void)setsockopt(srv->listen_fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
-	    sizeof(nodelay));
+	srv->listener_ready = tcp_listener_setup(srv);
 	if (listen(srv->listen_fd, srv->conf->request_queue_size) < 0) {
 		log_errno(LOG_ERR, "server %s: cannot listen on %s",
 		    srv->name, srv->conf->listen);
@@ -37,38 +59,20 @@ tcp_open(struct ss_server *srv)
 	return 0;
 }
 
-/*
- * Whether connections accepted on the listening socket come with
- * TCP_NODELAY as configured. A socket this server bound does; one kept
- * from before a reload or passed by systemd may not: asked once.
- */
-static bool
-tcp_nodelay_inherited(struct ss_server *srv)
-{
-	int on = 0;
-	socklen_t len = sizeof(on);
-	int state = atomic_load(&srv->nodelay_inherited);
-
-	if (state < 0) {
-		if (getsockopt(srv->listen_fd, IPPROTO_TCP, TCP_NODELAY, &on,
-		    &len) < 0)
-			on = -1;
-		state = (on != 0) == srv->conf->tcp_nodelay;
-		atomic_store(&srv->nodelay_inherited, state);
-	}
-	return state == 1;
-}
-
 static int
 tcp_accept(struct ss_server *srv, struct ss_request *req)
 {
 	int nodelay = srv->conf->tcp_nodelay, r;
 
 	r = transport_stream_accept(srv, req);
-	if (r == 1 && !tcp_nodelay_inherited(srv))
+	if (r != 1)
+		return r;
+	if (srv->listener_ready)
+		req->rcv_armed = req->snd_armed = srv->conf->request_timeout;
+	else
 		(void)setsockopt(req->fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
 		    sizeof(nodelay));
-	return r;
+	return 1;
 }
 
 static void
