@@ -49,7 +49,7 @@ struct upload_server {
 	int64_t max_size;
 	bool overwrite;
 	mode_t mode;
-	bool tmpfile;		/* O_TMPFILE files can be linked, via /proc */
+	bool tmpfile;		/* O_TMPFILE files can be linked (/proc) */
 };
 
 /* A file being received: unnamed, or under the hidden name in `temp`. */
@@ -544,12 +544,13 @@ upload_store_reason(int err)
 }
 
 /*
- * Receives h->size bytes into f, hashing them. On failure the reply and
- * the log line are written here.
+ * Receives h->size bytes into f, hashing them. On failure f is discarded
+ * before the log line and the reply say so.
  */
 static int
-upload_receive(ss_request *req, const struct upload_header *h,
-    struct upload_file *f, char *buf, struct sha256_ctx *sha)
+upload_receive(ss_request *req, const struct upload_server *us,
+    const struct upload_header *h, struct upload_file *f, char *buf,
+    struct sha256_ctx *sha)
 {
 	char printable[UPLOAD_NAME_MAX * 4 + 8];
 	int64_t got = 0;
@@ -563,6 +564,7 @@ upload_receive(ss_request *req, const struct upload_header *h,
 		n = ss_read(req, buf, want);
 		if (n <= 0) {
 			err = n < 0 ? errno : 0;
+			upload_discard(us, f);
 			ss_log(ss_server_of(req), LOG_WARNING, "upload: %s: "
 			    "upload of %s interrupted after %" PRId64 " of %"
 			    PRId64 " bytes: %s; nothing stored",
@@ -576,20 +578,28 @@ upload_receive(ss_request *req, const struct upload_header *h,
 			return -1;
 		}
 		sha256_update(sha, (size_t)n, (const uint8_t *)buf);
-		if (upload_write_all(f->fd, buf, (size_t)n) < 0)
-			return upload_refuse(req, upload_store_reason(errno),
-			    h->name, strlen(h->name), strerror(errno));
+		if (upload_write_all(f->fd, buf, (size_t)n) < 0) {
+			err = errno;
+			upload_discard(us, f);
+			return upload_refuse(req, upload_store_reason(err),
+			    h->name, strlen(h->name), strerror(err));
+		}
 		got += n;
 	}
 	return 0;
 }
 
-/* Makes the received file durable under its name. */
+/*
+ * Makes the received file durable under its name. On failure f is
+ * discarded (a file already linked stays) before the reply.
+ */
 static int
 upload_commit(ss_request *req, const struct upload_server *us,
     const struct upload_header *h, struct upload_file *f)
 {
 	const char *step;
+	char detail[128];
+	int err;
 
 	if (fsync(f->fd) < 0)
 		step = "fsync";
@@ -599,8 +609,11 @@ upload_commit(ss_request *req, const struct upload_server *us,
 		step = "fsync of the directory";
 	else
 		return 0;
-	return upload_refuse(req, upload_store_reason(errno), h->name,
-	    strlen(h->name), step);
+	err = errno;
+	upload_discard(us, f);
+	snprintf(detail, sizeof(detail), "%s: %s", step, strerror(err));
+	return upload_refuse(req, upload_store_reason(err), h->name,
+	    strlen(h->name), detail);
 }
 
 /*
@@ -634,11 +647,9 @@ upload_one(ss_request *req, const struct upload_server *us, char *buf)
 		return upload_refuse(req, upload_store_reason(errno), h.name,
 		    strlen(h.name), strerror(errno));
 	sha256_init(&sha);
-	if (upload_receive(req, &h, &f, buf, &sha) < 0 ||
-	    upload_commit(req, us, &h, &f) < 0) {
-		upload_discard(us, &f);
+	if (upload_receive(req, us, &h, &f, buf, &sha) < 0 ||
+	    upload_commit(req, us, &h, &f) < 0)
 		return -1;
-	}
 	close(f.fd);
 	sha256_digest(&sha, sizeof(digest), digest);
 	for (i = 0; i < SHA256_DIGEST_SIZE; i++)
