@@ -637,9 +637,14 @@ upload_one(ss_request *req, const struct upload_server *us, char *buf)
 		return 0;
 	if (n < 0 && errno == EMSGSIZE)
 		return upload_refuse(req, "header too long", NULL, 0, NULL);
-	if (n < 0)
-		return upload_refuse(req, errno == ETIMEDOUT ? "timed out" :
-		    "cannot read header", NULL, 0, strerror(errno));
+	if (n < 0) {
+		/* A client gone between uploads: nothing was refused. */
+		ss_log(ss_server_of(req), LOG_WARNING, "upload: %s: reading a "
+		    "header: %s", ss_client_name(req), strerror(errno));
+		if (errno == ETIMEDOUT)
+			ss_printf(req, "error timed out\n");
+		return -1;
+	}
 	if (upload_parse_header(req, us, line, (size_t)n, &h) < 0 ||
 	    upload_check_target(req, us, &h) < 0)
 		return -1;
