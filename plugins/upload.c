@@ -330,6 +330,10 @@ upload_open_directory(ss_server *srv, struct upload_server *us,
 		    "files in '%s': %s", directory, strerror(errno));
 		return -1;
 	}
+	if (probe.temp[0] != '\0')
+		ss_log(srv, LOG_INFO, "upload: no O_TMPFILE in '%s': files are "
+		    "received as hidden " UPLOAD_TEMP_PREFIX "* files and "
+		    "renamed when complete", directory);
 	upload_discard(us, &probe);
 	return 0;
 }

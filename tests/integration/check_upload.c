@@ -68,8 +68,9 @@ make_dir(const char *name)
 	return dir;
 }
 
+/* env: NULL, or "NAME=VALUE" settings for the daemon, NULL-terminated. */
 static void
-up_start(struct up *u, const char *model)
+up_start_env(struct up *u, const char *model, const char *const *env)
 {
 	static const char *const extra[] = { "-l", "info", NULL };
 	const char *conf;
@@ -84,10 +85,19 @@ up_start(struct up *u, const char *model)
 	u->sock = h_sock_path("defaults.sock");
 	conf = h_write_file("upload.conf", upload_conf, model, u->port,
 	    u->replace, u->sock, u->files, u->replaced, u->defaults);
-	h_daemon_start(&u->d, conf, extra);
+	if (env == NULL)
+		h_daemon_start(&u->d, conf, extra);
+	else
+		h_daemon_start_env(&u->d, conf, extra, env);
 	h_daemon_wait_port(&u->d, u->port);
 	h_daemon_wait_port(&u->d, u->replace);
 	h_daemon_wait_unix(&u->d, u->sock);
+}
+
+static void
+up_start(struct up *u, const char *model)
+{
+	up_start_env(u, model, NULL);
 }
 
 static void
@@ -726,6 +736,55 @@ START_TEST(test_file_mode)
 }
 END_TEST
 
+/*
+ * Where O_TMPFILE is missing (a preloaded shim hides it), files are
+ * received as hidden .upload-* files: stored, refused, interrupted and
+ * replacing uploads leave nothing but the stored files.
+ */
+START_TEST(test_without_tmpfile)
+{
+	const size_t size = 1024 * 1024;
+	unsigned char *data = make_data(size, 11);
+	const char *asan = getenv("ASAN_OPTIONS");
+	/* ASan wants to come first; the shim must, to be seen at all. */
+	const char *const env[] = {
+		h_path("LD_PRELOAD=%s", h_fixture("no_tmpfile")),
+		h_path("ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+		    asan != NULL ? asan : "",
+		    asan != NULL && *asan != '\0' ? ":" : ""),
+		NULL,
+	};
+	struct up u;
+	int fd;
+
+	up_start_env(&u, h_models[_i], env);
+	ck_assert_msg(h_log_count(&u.d, "O_TMPFILE") == 3, "init did not "
+	    "notice that O_TMPFILE is missing%s", h_daemon_log_tail(&u.d));
+	upload_expect(&u, u.port, "kept", data, size, ok_reply(data, size).s);
+	refused_tcp(&u, "post|kept|1\n", "error file exists\n");
+	fd = h_connect(u.port);
+	h_send(fd, h_path("post|partial|%zu\n", size));
+	send_bytes(fd, data, size / 2);
+	h_sleep_ms(100);
+	close(fd);
+	h_daemon_wait_log(&u.d, "interrupted", 1);
+	expect_file(u.files, "kept", data, size);
+	expect_dir(&u, u.files, "kept");
+
+	fd = open(h_path("%s/doc", u.replaced), O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0600);
+	ck_assert(fd >= 0 && write(fd, "old\n", 4) == 4);
+	close(fd);
+	upload_expect(&u, u.replace, "doc", "new", 3, ok_reply("new", 3).s);
+	upload_expect(&u, u.replace, "fresh", "f", 1, ok_reply("f", 1).s);
+	expect_file(u.replaced, "doc", "new", 3);
+	expect_file(u.replaced, "fresh", "f", 1);
+	expect_dir(&u, u.replaced, "doc/fresh");
+	up_stop(&u);
+	free(data);
+}
+END_TEST
+
 /* --- init ----------------------------------------------------------------- */
 
 /* A one-server config with %1$s as the server's transport and listen. */
@@ -853,6 +912,7 @@ main(void)
 		{ "refused_existing", test_refused_existing, H_NMODELS },
 		{ "overwrite", test_overwrite, H_NMODELS },
 		{ "file_mode", test_file_mode, H_NMODELS },
+		{ "without_tmpfile", test_without_tmpfile, H_NMODELS },
 		{ "init_refused", test_init_refused,
 		    (int)(sizeof(init_refusals) / sizeof(init_refusals[0])) },
 		{ "init_accepted", test_init_accepted, 0 },
