@@ -1,0 +1,711 @@
+/*
+ * upload.c - stores files sent as "post|NAME|SIZE\n" followed by exactly
+ * SIZE bytes, and replies "ok SIZE SHA256HEX\n" once the file is safe on
+ * disk. Several uploads may follow one another on a connection; any
+ * "error REASON\n" reply ends it.
+ *
+ * Options: directory (required), max_size (bytes, default 1 GiB),
+ * overwrite (default false), file_mode (octal string, default "0640").
+ *
+ * A file is written unnamed (O_TMPFILE), fsync'd, and only then linked
+ * under its name, so a partial upload never appears under that name and
+ * an interrupted one, or a process killed meanwhile, leaves nothing
+ * behind. Where the file system lacks O_TMPFILE, a hidden ".upload-*"
+ * file renamed into place takes its place; only a process killed
+ * mid-upload can leave one of those. Names starting with '.' are refused,
+ * so no client can reach a temporary file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nettle/sha2.h>
+
+#include <sockserv/plugin.h>
+
+#define UPLOAD_MAX_SIZE_DEFAULT	(INT64_C(1) << 30)
+#define UPLOAD_MODE_DEFAULT	0640
+#define UPLOAD_NAME_MAX		255
+/* Large reads keep the per-byte cost of the ss_read calls negligible. */
+#define UPLOAD_CHUNK		(64 * 1024)
+/*
+ * The longest valid header, "post|" + 255 bytes of name + "|" + 19 digits
+ * + "\r\n", fits with room to spare; a longer line is refused whole.
+ */
+#define UPLOAD_HEADER_MAX	512
+#define UPLOAD_TEMP_PREFIX	".upload-"
+
+struct upload_server {
+	int dirfd;		/* the directory, opened once in init */
+	char *directory;	/* its path, for log lines */
+	int64_t max_size;
+	bool overwrite;
+	mode_t mode;
+	bool tmpfile;		/* O_TMPFILE files can be linked (/proc) */
+};
+
+/* A file being received: unnamed, or under the hidden name in `temp`. */
+struct upload_file {
+	int fd;
+	char temp[32];
+};
+
+struct upload_header {
+	const char *name;	/* NUL-terminated inside the header line */
+	int64_t size;
+};
+
+static const char *const upload_options[] = {
+	"directory", "max_size", "overwrite", "file_mode",
+};
+
+/* --- files ---------------------------------------------------------------- */
+
+/* A hidden file with a random name, for file systems without O_TMPFILE. */
+static int
+upload_create_hidden(const struct upload_server *us, struct upload_file *f)
+{
+	uint64_t r;
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -1;
+		snprintf(f->temp, sizeof(f->temp), UPLOAD_TEMP_PREFIX "%016"
+		    PRIx64, r);
+		f->fd = openat(us->dirfd, f->temp, O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, us->mode);
+		if (f->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (f->fd < 0)
+		f->temp[0] = '\0';
+	return f->fd < 0 ? -1 : 0;
+}
+
+/*
+ * Creates the file that receives an upload, with exactly the configured
+ * mode: the umask the daemon inherited does not narrow it.
+ */
+static int
+upload_create(const struct upload_server *us, struct upload_file *f)
+{
+	int saved;
+
+	f->temp[0] = '\0';
+	f->fd = -1;
+	if (us->tmpfile)
+		f->fd = openat(us->dirfd, ".", O_TMPFILE | O_WRONLY |
+		    O_CLOEXEC, us->mode);
+	/* The kernel or the file system has no O_TMPFILE. */
+	if (f->fd < 0 && (!us->tmpfile || errno == EOPNOTSUPP ||
+	    errno == EISDIR || errno == EINVAL) &&
+	    upload_create_hidden(us, f) < 0)
+		return -1;
+	if (f->fd < 0)
+		return -1;
+	if (fchmod(f->fd, us->mode) < 0) {
+		saved = errno;
+		if (f->temp[0] != '\0')
+			unlinkat(us->dirfd, f->temp, 0);
+		close(f->fd);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* Drops a file that will not be kept; an unnamed one simply vanishes. */
+static void
+upload_discard(const struct upload_server *us, struct upload_file *f)
+{
+	if (f->temp[0] != '\0')
+		unlinkat(us->dirfd, f->temp, 0);
+	f->temp[0] = '\0';
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* Links an unnamed file under a new hidden name, to be renamed after. */
+static int
+upload_link_hidden(const struct upload_server *us, struct upload_file *f,
+    const char *proc)
+{
+	uint64_t r;
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -1;
+		snprintf(f->temp, sizeof(f->temp), UPLOAD_TEMP_PREFIX "%016"
+		    PRIx64, r);
+		if (linkat(AT_FDCWD, proc, us->dirfd, f->temp,
+		    AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	f->temp[0] = '\0';
+	return -1;
+}
+
+/*
+ * Gives the complete, synced file its name in one step. Without
+ * overwrite, a file that appeared under the name since the header was
+ * checked is never replaced: linkat and RENAME_NOREPLACE fail with
+ * EEXIST. With overwrite, an existing file is replaced by rename(2), so
+ * readers see either the old file or the new one.
+ */
+static int
+upload_link(const struct upload_server *us, struct upload_file *f,
+    const char *name)
+{
+	char proc[64];
+
+	if (f->temp[0] == '\0') {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+		if (linkat(AT_FDCWD, proc, us->dirfd, name,
+		    AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		if (errno != EEXIST || !us->overwrite ||
+		    upload_link_hidden(us, f, proc) < 0)
+			return -1;
+	}
+	if (us->overwrite) {
+		if (renameat(us->dirfd, f->temp, us->dirfd, name) < 0)
+			return -1;
+	} else if (renameat2(us->dirfd, f->temp, us->dirfd, name,
+	    RENAME_NOREPLACE) < 0) {
+		if (errno != EINVAL && errno != ENOSYS)
+			return -1;
+		/* No RENAME_NOREPLACE here; link(2) never replaces either. */
+		if (linkat(us->dirfd, f->temp, us->dirfd, name, 0) < 0)
+			return -1;
+		unlinkat(us->dirfd, f->temp, 0);
+	}
+	f->temp[0] = '\0';
+	return 0;
+}
+
+/* write(2) until all n bytes are written. */
+static int
+upload_write_all(int fd, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* --- init and fini -------------------------------------------------------- */
+
+static bool
+upload_known_option(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(upload_options) / sizeof(upload_options[0]);
+	    i++)
+		if (strcmp(key, upload_options[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Reads the options into us; logs every problem and returns -1 if there
+ * was one. An unknown key is only warned about, as with the other
+ * shipped plugins, which ignore them.
+ */
+static int
+upload_read_options(ss_server *srv, const config_setting_t *options,
+    struct upload_server *us, const char **directory_r)
+{
+	const config_setting_t *s;
+	const char *mode_text;
+	unsigned long mode;
+	int i, ok = 0;
+	char *end;
+
+	*directory_r = NULL;
+	for (i = 0; options != NULL && i < config_setting_length(options);
+	    i++) {
+		s = config_setting_get_elem(options, (unsigned int)i);
+		if (config_setting_name(s) != NULL &&
+		    !upload_known_option(config_setting_name(s)))
+			ss_log(srv, LOG_WARNING, "upload: line %d: unknown "
+			    "option '%s' ignored (expected directory, "
+			    "max_size, overwrite or file_mode)",
+			    config_setting_source_line(s),
+			    config_setting_name(s));
+	}
+	s = options != NULL ? config_setting_get_member(options,
+	    "directory") : NULL;
+	if (s == NULL || config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    *config_setting_get_string(s) == '\0') {
+		ss_log(srv, LOG_ERR, "upload: option directory: %s (expected "
+		    "the path of a writable directory, as a string)",
+		    s == NULL ? "missing" : "not a non-empty string");
+		ok = -1;
+	} else
+		*directory_r = config_setting_get_string(s);
+
+	s = options != NULL ? config_setting_get_member(options,
+	    "max_size") : NULL;
+	if (s != NULL && ((config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) ||
+	    config_setting_get_int64(s) <= 0)) {
+		ss_log(srv, LOG_ERR, "upload: line %d: option max_size: "
+		    "expected a positive integer (bytes)",
+		    config_setting_source_line(s));
+		ok = -1;
+	} else if (s != NULL)
+		us->max_size = config_setting_get_int64(s);
+
+	s = options != NULL ? config_setting_get_member(options,
+	    "overwrite") : NULL;
+	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		ss_log(srv, LOG_ERR, "upload: line %d: option overwrite: "
+		    "expected true or false", config_setting_source_line(s));
+		ok = -1;
+	} else if (s != NULL)
+		us->overwrite = config_setting_get_bool(s) != 0;
+
+	s = options != NULL ? config_setting_get_member(options,
+	    "file_mode") : NULL;
+	if (s != NULL) {
+		mode_text = config_setting_type(s) == CONFIG_TYPE_STRING ?
+		    config_setting_get_string(s) : "";
+		errno = 0;
+		mode = strtoul(mode_text, &end, 8);
+		if (*mode_text < '0' || *mode_text > '7' || *end != '\0' ||
+		    errno != 0 || mode > 0777) {
+			ss_log(srv, LOG_ERR, "upload: line %d: option "
+			    "file_mode: expected an octal mode no greater "
+			    "than \"0777\", as a string such as \"0640\"",
+			    config_setting_source_line(s));
+			ok = -1;
+		} else
+			us->mode = (mode_t)mode;
+	}
+	return ok;
+}
+
+/*
+ * Opens the directory and proves that a file can be created in it, the
+ * way uploads will create theirs, without leaving anything behind.
+ */
+static int
+upload_open_directory(ss_server *srv, struct upload_server *us,
+    const char *directory)
+{
+	struct upload_file probe;
+
+	/* linkat() gives an unnamed file a name through its /proc link. */
+	us->tmpfile = access("/proc/self/fd", X_OK) == 0;
+	us->dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (us->dirfd < 0) {
+		ss_log(srv, LOG_ERR, "upload: option directory: cannot open "
+		    "'%s': %s", directory, strerror(errno));
+		return -1;
+	}
+	if (upload_create(us, &probe) < 0) {
+		ss_log(srv, LOG_ERR, "upload: option directory: cannot create "
+		    "files in '%s': %s", directory, strerror(errno));
+		return -1;
+	}
+	if (probe.temp[0] != '\0')
+		ss_log(srv, LOG_INFO, "upload: no O_TMPFILE in '%s': files are "
+		    "received as hidden " UPLOAD_TEMP_PREFIX "* files and "
+		    "renamed when complete", directory);
+	upload_discard(us, &probe);
+	return 0;
+}
+
+static void
+upload_free(struct upload_server *us)
+{
+	if (us->dirfd >= 0)
+		close(us->dirfd);
+	free(us->directory);
+	free(us);
+}
+
+static int
+upload_init(ss_server *srv, const config_setting_t *options)
+{
+	const char *transport = ss_server_transport(srv), *directory;
+	struct upload_server *us;
+
+	if (strcmp(transport, "tcp") != 0 && strcmp(transport, "unix") != 0) {
+		ss_log(srv, LOG_ERR, "upload: transport \"%s\" is not "
+		    "supported (expected a stream: \"tcp\" or \"unix\")",
+		    transport);
+		return -1;
+	}
+	if ((us = calloc(1, sizeof(*us))) == NULL) {
+		ss_log(srv, LOG_ERR, "upload: out of memory");
+		return -1;
+	}
+	us->dirfd = -1;
+	us->max_size = UPLOAD_MAX_SIZE_DEFAULT;
+	us->mode = UPLOAD_MODE_DEFAULT;
+	if (upload_read_options(srv, options, us, &directory) < 0 ||
+	    upload_open_directory(srv, us, directory) < 0) {
+		upload_free(us);
+		return -1;
+	}
+	if ((us->directory = strdup(directory)) == NULL) {
+		ss_log(srv, LOG_ERR, "upload: out of memory");
+		upload_free(us);
+		return -1;
+	}
+	ss_set_server_data(srv, us);
+	return 0;
+}
+
+static void
+upload_fini(ss_server *srv)
+{
+	upload_free(ss_server_data(srv));
+}
+
+/* --- the protocol --------------------------------------------------------- */
+
+/*
+ * Copies a client-chosen name into out for a log line, every byte that is
+ * not printable ASCII escaped as \xHH, so a name cannot forge log lines.
+ */
+static const char *
+upload_printable(const char *name, size_t len, char *out, size_t cap)
+{
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < len && o + 5 < cap; i++) {
+		c = (unsigned char)name[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Replies "error REASON", logs why, and ends the connection. */
+static int
+upload_refuse(ss_request *req, const char *reason, const char *name,
+    size_t name_len, const char *detail)
+{
+	char printable[UPLOAD_NAME_MAX * 4 + 8];
+
+	ss_log(ss_server_of(req), LOG_WARNING, "upload: %s: refused%s%s: "
+	    "%s%s%s", ss_client_name(req), name != NULL ? " " : "",
+	    name != NULL ? upload_printable(name, name_len, printable,
+	    sizeof(printable)) : "", reason, detail != NULL ? ": " : "",
+	    detail != NULL ? detail : "");
+	ss_printf(req, "error %s\n", reason);
+	return -1;
+}
+
+/* SIZE: digits only, at most max_size; *size_r is -1 when over it. */
+static bool
+upload_parse_size(const char *s, size_t len, int64_t max, int64_t *size_r)
+{
+	int64_t v = 0;
+	size_t i;
+	int d;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		d = s[i] - '0';
+		/* Once over max, v stays -1 while the digits are checked. */
+		if (v < 0)
+			continue;
+		if (v > (INT64_MAX - d) / 10 || v * 10 + d > max)
+			v = -1;
+		else
+			v = v * 10 + d;
+	}
+	*size_r = v;
+	return true;
+}
+
+/* Why a name cannot be a file name of the directory, or NULL. */
+static const char *
+upload_bad_name(const char *name, size_t len)
+{
+	if (len == 0)
+		return "empty name";
+	if (len > UPLOAD_NAME_MAX)
+		return "name longer than 255 bytes";
+	if (name[0] == '.')
+		return "name starts with a dot";
+	if (memchr(name, '/', len) != NULL)
+		return "name contains a slash";
+	if (memchr(name, '\0', len) != NULL)
+		return "name contains a NUL byte";
+	return NULL;
+}
+
+/*
+ * Splits "post|NAME|SIZE" (its "\n", and one "\r" before it, removed).
+ * NAME runs from the first '|' to the last, so it may hold '|'; SIZE,
+ * digits only, cannot.
+ */
+static int
+upload_parse_header(ss_request *req, const struct upload_server *us,
+    char *line, size_t len, struct upload_header *h)
+{
+	char *first, *last, *name;
+	size_t name_len;
+	const char *why;
+
+	if (len == 0 || line[len - 1] != '\n')
+		return upload_refuse(req, "incomplete header", NULL, 0,
+		    "end of input before the end of the line");
+	line[--len] = '\0';
+	if (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
+	first = memchr(line, '|', len);
+	if (first == NULL)
+		return upload_refuse(req, "malformed header", NULL, 0,
+		    "expected post|NAME|SIZE");
+	if (first - line != 4 || memcmp(line, "post", 4) != 0)
+		return upload_refuse(req, "unknown command", NULL, 0,
+		    "expected post|NAME|SIZE");
+	last = memrchr(line, '|', len);
+	if (last == first)
+		return upload_refuse(req, "malformed header", NULL, 0,
+		    "expected post|NAME|SIZE");
+	name = first + 1;
+	name_len = (size_t)(last - name);
+	if ((why = upload_bad_name(name, name_len)) != NULL)
+		return upload_refuse(req, why, name, name_len, NULL);
+	*last = '\0';
+	if (!upload_parse_size(last + 1, len - (size_t)(last + 1 - line),
+	    us->max_size, &h->size))
+		return upload_refuse(req, "size is not a decimal number",
+		    name, name_len, NULL);
+	if (h->size < 0)
+		return upload_refuse(req, "size exceeds max_size", name,
+		    name_len, NULL);
+	h->name = name;
+	return 0;
+}
+
+/* Refuses a name already taken, unless overwrite allows replacing it. */
+static int
+upload_check_target(ss_request *req, const struct upload_server *us,
+    const struct upload_header *h)
+{
+	struct stat st;
+
+	if (fstatat(us->dirfd, h->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return upload_refuse(req, "cannot store file", h->name,
+		    strlen(h->name), strerror(errno));
+	}
+	if (!us->overwrite)
+		return upload_refuse(req, "file exists", h->name,
+		    strlen(h->name), NULL);
+	if (S_ISDIR(st.st_mode))
+		return upload_refuse(req, "name is a directory", h->name,
+		    strlen(h->name), NULL);
+	return 0;
+}
+
+/* The reply for a failed file operation; details go to the log. */
+static const char *
+upload_store_reason(int err)
+{
+	if (err == ENOSPC || err == EDQUOT)
+		return "no space left";
+	if (err == EEXIST)
+		return "file exists";
+	return "cannot store file";
+}
+
+/*
+ * Receives h->size bytes into f, hashing them. On failure f is discarded
+ * before the log line and the reply say so.
+ */
+static int
+upload_receive(ss_request *req, const struct upload_server *us,
+    const struct upload_header *h, struct upload_file *f, char *buf,
+    struct sha256_ctx *sha)
+{
+	char printable[UPLOAD_NAME_MAX * 4 + 8];
+	int64_t got = 0;
+	size_t want;
+	ssize_t n;
+	int err;
+
+	while (got < h->size) {
+		want = h->size - got < UPLOAD_CHUNK ? (size_t)(h->size - got) :
+		    UPLOAD_CHUNK;
+		n = ss_read(req, buf, want);
+		if (n <= 0) {
+			err = n < 0 ? errno : 0;
+			upload_discard(us, f);
+			ss_log(ss_server_of(req), LOG_WARNING, "upload: %s: "
+			    "upload of %s interrupted after %" PRId64 " of %"
+			    PRId64 " bytes: %s; nothing stored",
+			    ss_client_name(req), upload_printable(h->name,
+			    strlen(h->name), printable, sizeof(printable)),
+			    got, h->size,
+			    n < 0 ? strerror(err) : "end of input");
+			/* The client may still read, after a half-close. */
+			ss_printf(req, "error %s\n", err == ETIMEDOUT ?
+			    "timed out" : "incomplete upload");
+			return -1;
+		}
+		sha256_update(sha, (size_t)n, (const uint8_t *)buf);
+		if (upload_write_all(f->fd, buf, (size_t)n) < 0) {
+			err = errno;
+			upload_discard(us, f);
+			return upload_refuse(req, upload_store_reason(err),
+			    h->name, strlen(h->name), strerror(err));
+		}
+		got += n;
+	}
+	return 0;
+}
+
+/*
+ * Makes the received file durable under its name. On failure f is
+ * discarded (a file already linked stays) before the reply.
+ */
+static int
+upload_commit(ss_request *req, const struct upload_server *us,
+    const struct upload_header *h, struct upload_file *f)
+{
+	const char *step;
+	char detail[128];
+	int err;
+
+	if (fsync(f->fd) < 0)
+		step = "fsync";
+	else if (upload_link(us, f, h->name) < 0)
+		step = "link";
+	else if (fsync(us->dirfd) < 0)
+		step = "fsync of the directory";
+	else
+		return 0;
+	err = errno;
+	upload_discard(us, f);
+	snprintf(detail, sizeof(detail), "%s: %s", step, strerror(err));
+	return upload_refuse(req, upload_store_reason(err), h->name,
+	    strlen(h->name), detail);
+}
+
+/*
+ * One upload, from its header to its reply: 1 when stored, 0 at the end
+ * of input before a header, -1 after an error reply.
+ */
+static int
+upload_one(ss_request *req, const struct upload_server *us, char *buf)
+{
+	char line[UPLOAD_HEADER_MAX], hex[SHA256_DIGEST_SIZE * 2 + 1];
+	char printable[UPLOAD_NAME_MAX * 4 + 8];
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	struct upload_header h = { NULL, 0 };
+	struct upload_file f;
+	struct sha256_ctx sha;
+	ssize_t n;
+	int i;
+
+	n = ss_readline(req, line, sizeof(line));
+	if (n == 0)
+		return 0;
+	if (n < 0 && errno == EMSGSIZE)
+		return upload_refuse(req, "header too long", NULL, 0, NULL);
+	if (n < 0) {
+		/* A client gone between uploads: nothing was refused. */
+		ss_log(ss_server_of(req), LOG_WARNING, "upload: %s: reading a "
+		    "header: %s", ss_client_name(req), strerror(errno));
+		if (errno == ETIMEDOUT)
+			ss_printf(req, "error timed out\n");
+		return -1;
+	}
+	if (upload_parse_header(req, us, line, (size_t)n, &h) < 0 ||
+	    upload_check_target(req, us, &h) < 0)
+		return -1;
+	if (upload_create(us, &f) < 0)
+		return upload_refuse(req, upload_store_reason(errno), h.name,
+		    strlen(h.name), strerror(errno));
+	sha256_init(&sha);
+	if (upload_receive(req, us, &h, &f, buf, &sha) < 0 ||
+	    upload_commit(req, us, &h, &f) < 0)
+		return -1;
+	close(f.fd);
+	sha256_digest(&sha, sizeof(digest), digest);
+	for (i = 0; i < SHA256_DIGEST_SIZE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	ss_log(ss_server_of(req), LOG_INFO, "upload: %s: stored %s/%s, %"
+	    PRId64 " bytes", ss_client_name(req), us->directory,
+	    upload_printable(h.name, strlen(h.name), printable,
+	    sizeof(printable)), h.size);
+	return ss_printf(req, "ok %" PRId64 " %s\n", h.size, hex) < 0 ? -1 : 1;
+}
+
+static int
+upload_handle(ss_request *req)
+{
+	const struct upload_server *us = ss_server_data(ss_server_of(req));
+	char *buf;
+	int rc;
+
+	if ((buf = malloc(UPLOAD_CHUNK)) == NULL) {
+		ss_log(ss_server_of(req), LOG_ERR, "upload: out of memory");
+		ss_printf(req, "error out of memory\n");
+		return -1;
+	}
+	while ((rc = upload_one(req, us, buf)) > 0)
+		continue;
+	free(buf);
+	return rc;
+}
+
+/*
+ * Every failure was logged where it was found, with the file's name, and
+ * the client has its error line; the default would log it a second time.
+ */
+static void
+upload_handle_error(ss_request *req, int err)
+{
+	(void)req;
+	(void)err;
+}
+
+const struct ss_handler ss_handler = {
+	.abi = SS_PLUGIN_ABI,
+	.size = sizeof(struct ss_handler),
+	.name = "upload",
+	.version = "1.0",
+	.init = upload_init,
+	.fini = upload_fini,
+	.handle = upload_handle,
+	.handle_error = upload_handle_error,
+};
