@@ -93,8 +93,8 @@ request_left(struct ss_request *req, double *deadline)
 
 /*
  * Sets SO_RCVTIMEO or SO_SNDTIMEO to `left` seconds unless what is set
- * (*armed, 0 for nothing) is as good: within the kernel's few
- * milliseconds of rounding. Calls mostly start with a whole
+ * (*armed, 0 for nothing) is as good: within 1% and 5 ms (the kernel
+ * rounds to its tick anyway). Calls mostly start with a whole
  * request_timeout, which is what a tcp connection inherits from its
  * listening socket, so this is mostly no syscall at all.
  */
