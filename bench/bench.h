@@ -72,6 +72,7 @@ struct ss_run {
 	atomic_int_fast64_t tickets;	/* requests left under -n */
 	atomic_int settled;	/* idle mode: slots connected and answered
 				   (or given up waiting) */
+	atomic_int running;	/* workers not yet finished */
 };
 
 /* One worker's counters: written by it alone, read by the main thread. */
@@ -122,6 +123,7 @@ struct ss_worker {
 	int nconns;
 	uint64_t next_seq;
 	uint64_t finished_ns;
+	uint64_t last_reply_ns;
 	struct ss_counters c;
 	struct ss_hist hist;
 };

@@ -285,7 +285,7 @@ sleep_ns(uint64_t ns)
 }
 
 /*
- * Waits for the workers' end, printing progress every second and, in idle
+ * Waits for the end of the run (or of every worker, under -n), printing progress every second and, in idle
  * mode, one line on stdout once every connection has settled, so that a
  * script can measure the server while they are held.
  */
@@ -300,7 +300,8 @@ supervise(struct ss_worker *ws, int n, struct ss_run *run)
 
 		if (stop_signal)
 			atomic_store(&run->stop, true);
-		if (now >= run->end_ns || stop_signal)
+		if (now >= run->end_ns || stop_signal ||
+		    atomic_load(&run->running) == 0)
 			return;
 		if (!announced && atomic_load(&run->settled) ==
 		    run->set->connections) {
@@ -349,6 +350,7 @@ run_workers(struct ss_worker *ws, int n, struct ss_run *run)
 	run->measure_ns = run->start_ns + set->warmup_ns;
 	run->end_ns = run->measure_ns + set->duration_ns;
 	pthread_sigmask(SIG_BLOCK, &blocked, NULL);
+	atomic_store(&run->running, n);
 	for (; started < n; started++) {
 		errno = pthread_create(&ws[started].thread, NULL,
 		    ss_worker_main, &ws[started]);
@@ -356,6 +358,7 @@ run_workers(struct ss_worker *ws, int n, struct ss_run *run)
 			fprintf(stderr, "sockserv-bench: cannot start a "
 			    "thread: %s\n", strerror(errno));
 			atomic_store(&run->stop, true);
+			atomic_fetch_sub(&run->running, n - started);
 			ret = -1;
 			break;
 		}
@@ -387,6 +390,7 @@ main(int argc, char **argv)
 	atomic_init(&run.stop, false);
 	atomic_init(&run.tickets, (int_fast64_t)set.max_requests);
 	atomic_init(&run.settled, 0);
+	atomic_init(&run.running, 0);
 	ws = calloc((size_t)set.threads, sizeof(*ws));
 	if (ws == NULL || ss_payload_init(&run.payload, set.size,
 	    set.expect) < 0) {

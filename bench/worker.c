@@ -176,6 +176,7 @@ ss_conn_record(struct ss_conn *cn, uint64_t t0, uint64_t now, size_t n)
 	cn->served = true;
 	if (!ss_worker_measuring(w, now))
 		return;
+	w->last_reply_ns = now;
 	ss_count(&w->c.requests, 1);
 	ss_count(&w->c.bytes, n);
 	ss_hist_record(&w->hist, now - t0);
@@ -288,10 +289,15 @@ ss_worker_main(void *arg)
 		if (now < next_tick)
 			continue;
 		next_tick = now + TICK_NS;
-		if (worker_tick(w, now) == 0)
+		/* All slots done (-n): the run ended with the last reply. */
+		if (worker_tick(w, now) == 0) {
+			if (w->last_reply_ns != 0)
+				now = w->last_reply_ns;
 			break;
+		}
 	}
 	w->finished_ns = now;
 	worker_wind_down(w);
+	atomic_fetch_sub(&w->run->running, 1);
 	return NULL;
 }
