@@ -414,11 +414,15 @@ def memory_table(mem):
             continue
         before, after, idle = m
         drss, dpss = after[0] - before[0], after[1] - before[1]
+        # A server without a pool is charged for the connections it
+        # served; a pool for all those held (it serves only a few).
+        per = IDLE if "workers" in srv.model else \
+            max(int(idle["answered"]), 1)
         out.append(
             f"| {srv.name} | {srv.model} | {idle['answered']}/"
             f"{idle['connections']} | {after[2]} | {after[3]} | "
             f"{drss / 1024:.1f} | {dpss / 1024:.1f} | "
-            f"{drss / IDLE:.1f} KiB | {dpss / IDLE:.1f} KiB |")
+            f"{drss / per:.1f} KiB | {dpss / per:.1f} KiB |")
     out.append("")
     return out
 
@@ -451,12 +455,15 @@ def document(rows, results, mem):
             "server's process tree (the server and all its children) "
             "measured before and while they are held: the sum of `Rss` "
             "and of `Pss` from `/proc/PID/smaps_rollup`, the difference "
-            f"divided by {IDLE}. PSS counts pages shared between processes "
+            "divided by the connections served (for pools: by all "
+            f"{IDLE} held). PSS counts pages shared between processes "
             "once; RSS counts them in every process that maps them. "
             "max_children is raised above the connection count for this "
             "run. Pools serve only their workers' connections; the rest "
             "wait in the listen queue, and cost the server almost "
-            "nothing (*served* says how many were answered).", ""]
+            "nothing (*served* says how many were answered). A server "
+            "that had not answered every connection after a minute (a "
+            "slow fork) is measured with those it had.", ""]
     out += memory_table(mem)
     return "\n".join(out)
 
