@@ -30,7 +30,7 @@ threading_run(void *arg)
 }
 
 static int
-threading_spawn(void *(*run)(void *), void *arg)
+threading_spawn(struct ss_server *srv, void *(*run)(void *), void *arg)
 {
 	pthread_attr_t attr;
 	pthread_t thread;
@@ -38,7 +38,9 @@ threading_spawn(void *(*run)(void *), void *arg)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&thread, &attr, run, arg);
+	err = pthread_attr_setstacksize(&attr, srv->conf->thread_stack_size);
+	if (err == 0)
+		err = pthread_create(&thread, &attr, run, arg);
 	pthread_attr_destroy(&attr);
 	return err;
 }
@@ -46,7 +48,7 @@ threading_spawn(void *(*run)(void *), void *arg)
 static int
 threading_dispatch(struct ss_server *srv, struct ss_request *req)
 {
-	int err = threading_spawn(threading_run, req);
+	int err = threading_spawn(srv, threading_run, req);
 
 	if (err == 0)
 		return 0;
@@ -75,7 +77,7 @@ thread_pool_start(struct ss_server *srv)
 
 	for (i = 0; i < srv->conf->workers; i++) {
 		server_request_begin(srv);
-		err = threading_spawn(thread_pool_run, srv);
+		err = threading_spawn(srv, thread_pool_run, srv);
 		if (err != 0) {
 			server_request_end(srv);
 			log_error("server %s: cannot start worker thread %d of "

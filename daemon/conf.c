@@ -57,6 +57,8 @@ static const struct conf_key server_keys[] = {
 	{ "request_timeout",	K_SECONDS, SRV(request_timeout), 0.001, 86400 },
 	{ "max_line",		K_SIZE,    SRV(max_line), 2, 16 << 20 },
 	{ "max_packet_size",	K_SIZE,    SRV(max_packet_size), 1, 16 << 20 },
+	{ "thread_stack_size",	K_SIZE,    SRV(thread_stack_size), 64 << 10,
+	    1 << 30 },
 	{ "tcp_nodelay",	K_BOOL,    SRV(tcp_nodelay), 0, 0 },
 	{ "allow_reuse_address", K_BOOL,   SRV(allow_reuse_address), 0, 0 },
 	{ "allow_reuse_port",	K_BOOL,    SRV(allow_reuse_port), 0, 0 },
@@ -369,6 +371,7 @@ conf_server_defaults(struct conf_server *srv, int line)
 	srv->request_timeout = CONF_DEFAULT_REQUEST_TIMEOUT;
 	srv->max_line = CONF_DEFAULT_MAX_LINE;
 	srv->max_packet_size = CONF_DEFAULT_MAX_PACKET_SIZE;
+	srv->thread_stack_size = CONF_DEFAULT_THREAD_STACK_SIZE;
 	srv->tcp_nodelay = true;
 	srv->allow_reuse_address = true;
 	srv->block_on_close = true;

@@ -37,6 +37,7 @@ struct conf_server {
 	double request_timeout;
 	size_t max_line;
 	size_t max_packet_size;
+	size_t thread_stack_size;		/* threading: each thread's stack */
 	bool tcp_nodelay;
 	bool allow_reuse_address;
 	bool allow_reuse_port;
@@ -81,6 +82,11 @@ struct conf {
 #define CONF_DEFAULT_REQUEST_TIMEOUT	30.0
 #define CONF_DEFAULT_MAX_LINE		65536
 #define CONF_DEFAULT_MAX_PACKET_SIZE	65536
+/*
+ * Small enough that glibc keeps a finished thread's stack for the next
+ * (it caches 40 MiB of them): creating a thread then maps nothing.
+ */
+#define CONF_DEFAULT_THREAD_STACK_SIZE	(512 * 1024)
 
 /*
  * Reads and checks `path`. `default_plugin_dir` is used when the file has

@@ -927,6 +927,45 @@ START_TEST(test_tcp_nodelay)
 }
 END_TEST
 
+/* %1$d..%3$d ports; %4$s the stack fixture. */
+static const char stack_conf[] =
+    "servers = (\n"
+    "  { name = \"default\"; transport = \"tcp\";\n"
+    "    listen = \"127.0.0.1:%1$d\"; handler = \"%4$s\";\n"
+    "    concurrency = \"threading\"; },\n"
+    "  { name = \"big\"; transport = \"tcp\"; listen = \"127.0.0.1:%2$d\";\n"
+    "    handler = \"%4$s\"; concurrency = \"threading\";\n"
+    "    thread_stack_size = 2097152; },\n"
+    "  { name = \"pool\"; transport = \"tcp\"; listen = \"127.0.0.1:%3$d\";\n"
+    "    handler = \"%4$s\"; concurrency = \"threading\"; workers = 2;\n"
+    "    thread_stack_size = 1048576; }\n"
+    ");\n";
+
+START_TEST(test_thread_stack_size)
+{
+	static const struct { int which; const char *want; } cases[] = {
+		{ 0, "stack 524288\n" },
+		{ 1, "stack 2097152\n" },
+		{ 2, "stack 1048576\n" },
+	};
+	struct h_daemon d;
+	int port[3], fd;
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		port[i] = h_free_port();
+	h_daemon_start(&d, h_write_file("stack.conf", stack_conf, port[0],
+	    port[1], port[2], h_fixture("stack")), NULL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		h_daemon_wait_port(&d, port[cases[i].which]);
+		fd = h_connect(port[cases[i].which]);
+		h_expect(fd, cases[i].want);
+		close(fd);
+	}
+	ck_assert_int_eq(h_daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(test_config)
 {
 	const struct config_case *c = &config_cases[_i];
@@ -974,6 +1013,7 @@ main(void)
 		{ "block_on_close_false", test_block_on_close_false, 2 },
 		{ "no_zombies", test_no_zombies, NTRANSPORTS },
 		{ "tcp_nodelay", test_tcp_nodelay, 0 },
+		{ "thread_stack_size", test_thread_stack_size, 0 },
 		{ "config", test_config,
 		    (int)(sizeof(config_cases) / sizeof(config_cases[0])) },
 	};

@@ -864,6 +864,20 @@ START_TEST(test_server_access_unknown_key)
 }
 END_TEST
 
+START_TEST(test_thread_stack_size)
+{
+	LOAD(.extra = "thread_stack_size = 1048576;");
+	ck_assert_msg(load_ret == 0, "refused:%s", all_errors());
+	ck_assert_uint_eq(conf.servers[0].thread_stack_size, 1048576);
+	conf_release();
+	LOAD();
+	ck_assert_uint_eq(conf.servers[0].thread_stack_size, 524288);
+	conf_release();
+	LOAD(.extra = "thread_stack_size = 4096;");
+	expect_one_error(LINE_EXTRA, "thread_stack_size");
+}
+END_TEST
+
 START_TEST(test_proxy_protocol_keys)
 {
 	LOAD(.extra = "proxy_protocol = true; proxy_trusted = "
@@ -1150,6 +1164,7 @@ static TCase *tcase_not_supported(void)
 	tcase_add_test(tc, test_server_access_unknown_key);
 	tcase_add_test(tc, test_server_max_per_source);
 	tcase_add_test(tc, test_proxy_protocol_keys);
+	tcase_add_test(tc, test_thread_stack_size);
 	tcase_add_test(tc, test_proxy_protocol_off_by_default);
 	tcase_add_test(tc, test_proxy_protocol_needs_tcp);
 	tcase_add_test(tc, test_proxy_trusted_needs_proxy_protocol);
