@@ -56,6 +56,9 @@ admit_accepted(struct ss_request *req)
 	return true;
 }
 
+_Static_assert(REQUEST_RBUF_SIZE >= PROXY_MAX,
+    "a PROXY header fits the input buffer of a new request");
+
 /*
  * Reads until proxy_parse decides, into the request's input buffer, so
  * whatever the client sent after the header stays there for the plugin.
@@ -70,9 +73,9 @@ admit_read_header(struct ss_request *req, struct proxy_header *h)
 	int r;
 
 	req->rpos = req->rlen = 0;
-	while ((r = proxy_parse(req->rbuf, req->rlen, h, &error)) == 0) {
-		n = srv->transport->recv(req, req->rbuf + req->rlen,
-		    sizeof(req->rbuf) - req->rlen, &deadline);
+	while ((r = proxy_parse(req->in, req->rlen, h, &error)) == 0) {
+		n = srv->transport->recv(req, req->in + req->rlen,
+		    req->rcap - req->rlen, &deadline);
 		if (n == 0) {
 			log_warning("server %s: %s closed before a whole PROXY "
 			    "header", srv->name, req->name);

@@ -35,6 +35,7 @@ request_new(struct ss_server *srv)
 	memset(req, 0, offsetof(struct ss_request, rbuf));
 	req->srv = srv;
 	req->in = req->rbuf;
+	req->rcap = sizeof(req->rbuf);
 	req->fd = -1;
 	req->peerlen = sizeof(req->peer);
 	req->started = clock_now();
@@ -205,13 +206,22 @@ request_stream_send(struct ss_request *req, const void *buf, size_t n,
 static ssize_t
 request_fill(struct ss_request *req, double *deadline)
 {
+	char *big;
 	ssize_t r;
 
 	req->rpos = req->rlen = 0;
-	r = req->srv->transport->recv(req, req->rbuf, sizeof(req->rbuf),
-	    deadline);
-	if (r > 0)
-		req->rlen = (size_t)r;
+	r = req->srv->transport->recv(req, req->in, req->rcap, deadline);
+	if (r <= 0)
+		return r;
+	req->rlen = (size_t)r;
+	/* Filled to the brim: more is coming, read it in bigger chunks. */
+	if (req->in == req->rbuf && req->fd >= 0 &&
+	    req->rlen == sizeof(req->rbuf) &&
+	    (big = malloc(REQUEST_RBUF_BIG)) != NULL) {
+		memcpy(big, req->rbuf, req->rlen);
+		req->in = big;
+		req->rcap = REQUEST_RBUF_BIG;
+	}
 	return r;
 }
 
@@ -226,7 +236,7 @@ ss_read(ss_request *req, void *buf, size_t n)
 		return 0;
 	if (req->rpos == req->rlen) {
 		/* Large reads skip the buffer instead of copying through it. */
-		if (n >= sizeof(req->rbuf))
+		if (n >= req->rcap)
 			return req->srv->transport->recv(req, buf, n,
 			    &deadline);
 		r = request_fill(req, &deadline);

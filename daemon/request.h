@@ -13,8 +13,14 @@
 
 struct ss_server;
 
-/* Input is read in chunks of this size; ss_readline copies out of it. */
+/*
+ * Input is read in chunks of this size; ss_readline copies out of it. A
+ * stream that fills it gets REQUEST_RBUF_BIG instead, on the heap: bulk
+ * data then costs a recv per 64 KiB, while a client that sends a line at
+ * a time never costs more than the 4 KiB.
+ */
 #define REQUEST_RBUF_SIZE 4096
+#define REQUEST_RBUF_BIG (64 * 1024)
 
 struct ss_request {
 	struct ss_server *srv;
@@ -26,7 +32,9 @@ struct ss_request {
 	socklen_t peerlen;
 	char name[ADDR_NAME_MAX];
 	void *data;		/* the plugin's, per request */
-	char *in;		/* rbuf, or the datagram (owned) */
+	char *in;		/* rbuf, a bigger buffer, or the datagram
+				   (both owned) */
+	size_t rcap;		/* what in holds at most, for a stream */
 	size_t rpos, rlen;	/* unread input is in[rpos..rlen) */
 	char *out;		/* a datagram's reply (owned), or NULL */
 	size_t outlen;
