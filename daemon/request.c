@@ -2,10 +2,10 @@
  * request.c - request I/O for plugins: ss_read, ss_readline, ss_write and
  * the per-request accessors.
  *
- * Sockets are non-blocking; every call tries the syscall first and only
- * polls when the kernel has nothing, so a busy connection costs one
- * syscall per call. Each call is bounded as a whole by request_timeout,
- * and by the server's stop deadline once the server stops.
+ * Connections are blocking sockets: a call costs one recv or send, its
+ * wait included, bounded by the socket's timeouts. Each call is bounded
+ * as a whole by request_timeout, and by the server's stop deadline once
+ * the server stops.
  */
 #include <errno.h>
 #include <stdarg.h>
