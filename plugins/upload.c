@@ -69,18 +69,28 @@ static const char *const upload_options[] = {
 
 /* --- files ---------------------------------------------------------------- */
 
+/* A fresh hidden name in f->temp; -1 when there is no randomness. */
+static int
+upload_temp_name(struct upload_file *f)
+{
+	uint64_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	snprintf(f->temp, sizeof(f->temp), UPLOAD_TEMP_PREFIX "%016" PRIx64,
+	    r);
+	return 0;
+}
+
 /* A hidden file with a random name, for file systems without O_TMPFILE. */
 static int
 upload_create_hidden(const struct upload_server *us, struct upload_file *f)
 {
-	uint64_t r;
 	int tries;
 
 	for (tries = 0; tries < 100; tries++) {
-		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		if (upload_temp_name(f) < 0)
 			return -1;
-		snprintf(f->temp, sizeof(f->temp), UPLOAD_TEMP_PREFIX "%016"
-		    PRIx64, r);
 		f->fd = openat(us->dirfd, f->temp, O_WRONLY | O_CREAT |
 		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, us->mode);
 		if (f->fd >= 0 || errno != EEXIST)
@@ -140,14 +150,11 @@ static int
 upload_link_hidden(const struct upload_server *us, struct upload_file *f,
     const char *proc)
 {
-	uint64_t r;
 	int tries;
 
 	for (tries = 0; tries < 100; tries++) {
-		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		if (upload_temp_name(f) < 0)
 			return -1;
-		snprintf(f->temp, sizeof(f->temp), UPLOAD_TEMP_PREFIX "%016"
-		    PRIx64, r);
 		if (linkat(AT_FDCWD, proc, us->dirfd, f->temp,
 		    AT_SYMLINK_FOLLOW) == 0)
 			return 0;
