@@ -357,7 +357,7 @@ server_work(struct ss_server *srv)
 	struct epoll_event got[2];
 	struct ss_request *req;
 	int ep, n, i;
-	bool ready;
+	bool ready, stop;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, srv->stop_fd, &ev) < 0 ||
@@ -373,29 +373,38 @@ server_work(struct ss_server *srv)
 			log_errno(LOG_ERR, "server %s: epoll_wait", srv->name);
 			break;
 		}
-		ready = false;
+		ready = stop = false;
 		for (i = 0; i < n; i++) {
 			if (got[i].data.fd == srv->stop_fd)
-				goto out;
-			ready = true;
+				stop = true;
+			else
+				ready = true;
 		}
-		if (backoff.retry_at != 0 && clock_now() >= backoff.retry_at) {
+		/*
+		 * Woken for a connection, a worker takes it even when it
+		 * is stopping: EPOLLEXCLUSIVE woke no other waiter for it,
+		 * and the workers of the server a reload started, on the
+		 * same socket, would wait for it in vain.
+		 */
+		if (ready) {
+			req = server_accept_one(srv, &backoff);
+			if (req != NULL) {
+				lifecycle_run(req);
+				request_free(req);
+			}
+		}
+		if (stop)
+			break;
+		if (ready && backoff.retry_at != 0 &&
+		    server_work_watch(srv, ep, false) < 0)
+			break;
+		if (!ready && backoff.retry_at != 0 &&
+		    clock_now() >= backoff.retry_at) {
 			backoff.retry_at = 0;
 			if (server_work_watch(srv, ep, true) < 0)
 				break;
 		}
-		if (!ready || atomic_load(&srv->stopping))
-			continue;
-		req = server_accept_one(srv, &backoff);
-		if (backoff.retry_at != 0 && server_work_watch(srv, ep,
-		    false) < 0)
-			break;
-		if (req != NULL) {
-			lifecycle_run(req);
-			request_free(req);
-		}
 	}
-out:
 	close(ep);
 }
 
