@@ -758,8 +758,11 @@ START_TEST(test_without_tmpfile)
 	int fd;
 
 	up_start_env(&u, h_models[_i], env);
+	/* The sockets accept before init has run: wait for its lines. */
+	h_daemon_wait_log(&u.d, "O_TMPFILE", 3);
 	ck_assert_msg(h_log_count(&u.d, "O_TMPFILE") == 3, "init did not "
-	    "notice that O_TMPFILE is missing%s", h_daemon_log_tail(&u.d));
+	    "notice, once per server, that O_TMPFILE is missing%s",
+	    h_daemon_log_tail(&u.d));
 	upload_expect(&u, u.port, "kept", data, size, ok_reply(data, size).s);
 	refused_tcp(&u, "post|kept|1\n", "error file exists\n");
 	fd = h_connect(u.port);
