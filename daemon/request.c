@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -107,10 +106,7 @@ request_arm(struct ss_request *req, int opt, double *armed, double left)
 	if (*armed > 0 && *armed <= left + left / 100 + 0.005 &&
 	    *armed >= left - left / 100 - 0.005)
 		return 0;
-	tv.tv_sec = (time_t)left;
-	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6);
-	if (tv.tv_sec == 0 && tv.tv_usec == 0)
-		tv.tv_usec = 1;		/* 0 would mean no timeout */
+	tv = clock_timeval(left);
 	if (setsockopt(req->fd, SOL_SOCKET, opt, &tv, sizeof(tv)) < 0)
 		return -1;
 	*armed = left;

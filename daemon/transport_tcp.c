@@ -4,9 +4,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 #include "request.h"
@@ -30,13 +30,9 @@ tcp_parse_listen(struct conf_server *conf, const char **error_r)
 static bool
 tcp_listener_setup(struct ss_server *srv)
 {
-	double t = srv->conf->request_timeout;
-	struct timeval tv = { .tv_sec = (time_t)t,
-	    .tv_usec = (suseconds_t)((t - (double)(time_t)t) * 1e6) };
+	struct timeval tv = clock_timeval(srv->conf->request_timeout);
 	int nodelay = srv->conf->tcp_nodelay;
 
-	if (tv.tv_sec == 0 && tv.tv_usec == 0)
-		tv.tv_usec = 1;
 	return setsockopt(srv->listen_fd, IPPROTO_TCP, TCP_NODELAY, &nodelay,
 	    sizeof(nodelay)) == 0 &&
 	    setsockopt(srv->listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
