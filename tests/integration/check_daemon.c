@@ -77,18 +77,6 @@ echo_conf(const char *daemon, int port)
 	    h_path("127.0.0.1:%d", port), "echo", "");
 }
 
-/* "127.0.0.1:port", this client's own address as the daemon names it. */
-static const char *
-client_name(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	ck_assert_msg(getsockname(fd, (struct sockaddr *)&sin, &len) == 0 &&
-	    sin.sin_family == AF_INET, "getsockname: %s", strerror(errno));
-	return h_path("127.0.0.1:%d", ntohs(sin.sin_port));
-}
-
 /* Sends `request` and end of input; the reply up to EOF must be `reply`. */
 static void
 exchange_fd(const char *who, int fd, const char *request, const char *reply,
@@ -612,7 +600,7 @@ START_TEST(test_access_line)
 	h_daemon_start_env(&d, conf, NULL, NULL);
 	h_daemon_wait_port(&d, port);
 	fd = h_connect(port);
-	client = client_name(fd);
+	client = h_client_name(fd);
 	exchange_fd("client", fd, c->request, c->reply, h_daemon_log_tail(&d));
 	expect_clean_stop(&d);
 
@@ -681,7 +669,7 @@ START_TEST(test_journal_prefixes_under_systemd)
 	    "process(es) run with its config (first %ld)%s", env[0],
 	    (long)d.pid, n, n > 0 ? (long)pids[0] : 0L, h_daemon_log_tail(&d));
 	fd = h_connect(port);
-	client = client_name(fd);
+	client = h_client_name(fd);
 	exchange_fd("client", fd, "hello\n", "hello\n", h_daemon_log_tail(&d));
 	expect_clean_stop(&d);
 

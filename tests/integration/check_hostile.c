@@ -125,35 +125,6 @@ expect_closed(struct h_daemon *d, int fd, const char *who)
 	    h_daemon_log_tail(d));
 }
 
-/* "ip:port", the name the daemon gives this client. */
-static const char *
-client_name(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	char host[INET_ADDRSTRLEN];
-
-	ck_assert_msg(getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
-	    "getsockname: %s", strerror(errno));
-	inet_ntop(AF_INET, &sin.sin_addr, host, sizeof(host));
-	return h_path("%s:%d", host, ntohs(sin.sin_port));
-}
-
-/* True when one line of the daemon's log holds both a and b. */
-static bool
-log_line_has(const struct h_daemon *d, const char *a, const char *b)
-{
-	static char log[1 << 20];
-	char *line, *save;
-
-	h_read_file(d->log, log, sizeof(log));
-	for (line = strtok_r(log, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		if (strstr(line, a) != NULL && strstr(line, b) != NULL)
-			return true;
-	return false;
-}
-
 /* Closes with SO_LINGER {1, 0}: the peer gets a RST, not a FIN. */
 static void
 reset_close(int fd)
@@ -552,7 +523,7 @@ START_TEST(test_emfile_on_accept_backs_off)
 	    "lines say \"accept (retrying\" during one EMFILE burst of %d ms, "
 	    "expected exactly one%s", h_log_count(&d, "accept (retrying"),
 	    EMFILE_WINDOW_MS, h_daemon_log_tail(&d));
-	ck_assert_msg(log_line_has(&d, "accept (retrying",
+	ck_assert_msg(h_log_line_has(&d, "accept (retrying",
 	    "Too many open files"), "the \"accept (retrying\" line does not "
 	    "say \"Too many open files\"%s", h_daemon_log_tail(&d));
 	ck_assert_msg(used < (unsigned long)ticks, "at EMFILE the daemon used "
@@ -691,12 +662,12 @@ START_TEST(test_resets_mid_request)
 
 	/* (a) Half a line, then a reset once the daemon has the client. */
 	fd = h_connect(port);
-	a = client_name(fd);
+	a = h_client_name(fd);
 	h_send(fd, "half a li");
 	h_daemon_wait_log(&d, h_path("request from %s", a), 1);
 	reset_close(fd);
 	h_daemon_wait_log(&d, h_path("request from %s failed", a), 1);
-	ck_assert_msg(log_line_has(&d, h_path("request from %s failed", a),
+	ck_assert_msg(h_log_line_has(&d, h_path("request from %s failed", a),
 	    "Connection reset by peer"), "the failure of %s, reset after "
 	    "half a line, does not say \"Connection reset by peer\"%s", a,
 	    h_daemon_log_tail(&d));
@@ -704,7 +675,7 @@ START_TEST(test_resets_mid_request)
 
 	/* (b1) A line, end of input, and gone before the reply. */
 	fd = h_connect(port);
-	b1 = client_name(fd);
+	b1 = h_client_name(fd);
 	h_send(fd, "nobody reads this\n");
 	h_shutdown_write(fd);
 	close(fd);
@@ -712,7 +683,7 @@ START_TEST(test_resets_mid_request)
 
 	/* (b2) The same with unread echo in hand: the close resets. */
 	fd = h_connect(port);
-	b2 = client_name(fd);
+	b2 = h_client_name(fd);
 	h_send(fd, bulk_lines());
 	wait_readable(&d, fd, "a client sending 64 KB of lines");
 	h_shutdown_write(fd);
@@ -721,7 +692,7 @@ START_TEST(test_resets_mid_request)
 
 	/* (c) A reset half-way through 1 MB to echo, both ways busy. */
 	fd = h_connect(port);
-	c = client_name(fd);
+	c = h_client_name(fd);
 	pump(&d, fd, BULK_TOTAL, BULK_RESET_AT);
 	reset_close(fd);
 	h_daemon_wait_log(&d, h_path("request from %s failed", c), 1);
@@ -767,7 +738,7 @@ START_TEST(test_crash_kills_only_the_child)
 	expect_closed(&d, fd, what);
 	close(fd);
 	h_daemon_wait_log(&d, crashes[_i].logged, 1);
-	ck_assert_msg(log_line_has(&d, "child", crashes[_i].logged),
+	ck_assert_msg(h_log_line_has(&d, "child", crashes[_i].logged),
 	    "no log line says \"child PID %s\"%s", crashes[_i].logged,
 	    h_daemon_log_tail(&d));
 	expect_served(&d, port, "after the crash\n",
@@ -801,7 +772,7 @@ START_TEST(test_crash_replaces_pool_worker)
 	expect_closed(&d, fd, "the client whose worker crashed");
 	close(fd);
 	h_daemon_wait_log(&d, "killed by signal 11", 1);
-	ck_assert_msg(log_line_has(&d, "worker", "killed by signal 11"),
+	ck_assert_msg(h_log_line_has(&d, "worker", "killed by signal 11"),
 	    "no log line says \"worker PID killed by signal 11\"%s",
 	    h_daemon_log_tail(&d));
 	h_daemon_wait_log(&d, "replacing", 1);
@@ -837,13 +808,13 @@ START_TEST(test_blocked_handle_cut_at_request_timeout)
 	port = fixture_start(&d, h_models[_i], "stuck",
 	    "request_timeout = 1.0;", "5.0", NULL);
 	fd = h_connect(port);
-	name = client_name(fd);
+	name = h_client_name(fd);
 	h_send(fd, "go\n");
 	h_expect(fd, "stuck\n");
 	expect_closed(&d, fd, "a silent client of a blocked handle");
 	close(fd);
 	h_daemon_wait_log(&d, h_path("request from %s failed", name), 1);
-	ck_assert_msg(log_line_has(&d, h_path("request from %s failed", name),
+	ck_assert_msg(h_log_line_has(&d, h_path("request from %s failed", name),
 	    "Connection timed out"), "the failure of %s does not say "
 	    "\"Connection timed out\"%s", name, h_daemon_log_tail(&d));
 
@@ -885,15 +856,15 @@ START_TEST(test_spinning_child_killed_at_stop)
 	expect_closed(&d, fd, "the client of the killed child");
 	close(fd);
 	expect_no_process_left(&d, conf);
-	ck_assert_msg(log_line_has(&d, "still running at the shutdown "
+	ck_assert_msg(h_log_line_has(&d, "still running at the shutdown "
 	    "deadline", "SIGTERM"), "no warning says the child was still "
 	    "running at the deadline%s", h_daemon_log_tail(&d));
 	if (_i == 0)
-		ck_assert_msg(log_line_has(&d, "child", "killed by signal 15"),
-		    "no log line says \"child PID killed by signal 15\"%s",
-		    h_daemon_log_tail(&d));
+		ck_assert_msg(h_log_line_has(&d, "child",
+		    "killed by signal 15"), "no log line says \"child PID "
+		    "killed by signal 15\"%s", h_daemon_log_tail(&d));
 	else
-		ck_assert_msg(log_line_has(&d, "ignored SIGTERM", "SIGKILL"),
+		ck_assert_msg(h_log_line_has(&d, "ignored SIGTERM", "SIGKILL"),
 		    "no warning says SIGKILL followed%s",
 		    h_daemon_log_tail(&d));
 }

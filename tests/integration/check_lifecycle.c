@@ -110,18 +110,6 @@ expect_line(struct servers *s, int fd, const char *line)
 	    h_daemon_log_tail(&s->d));
 }
 
-/* The "ip:port" the daemon sees for this client. */
-static const char *
-client_name(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	ck_assert_msg(getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
-	    "getsockname: %s", strerror(errno));
-	return h_path("127.0.0.1:%d", ntohs(sin.sin_port));
-}
-
 /*
  * Step by step: setup answers before the client sends anything, handle
  * answers each line as it comes, finish runs once the client is done.
@@ -135,7 +123,7 @@ START_TEST(test_hooks_in_order)
 
 	lifecycle_start(&s, h_models[_i]);
 	fd = h_connect(s.lc);
-	client = client_name(fd);
+	client = h_client_name(fd);
 	expect_line(&s, fd, "setup\n");
 	h_send(fd, "one\n");
 	expect_line(&s, fd, "handle one\n");

@@ -191,50 +191,6 @@ expect_closed(struct h_daemon *d, int fd, const char *who)
 	    h_quote(buf, r > 0 ? (size_t)r : 0), h_daemon_log_tail(d));
 }
 
-/* "ip:port" or "[ip6]:port", the name the daemon gives this client. */
-static const char *
-client_name(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char host[INET6_ADDRSTRLEN];
-
-	ck_assert_msg(getsockname(fd, (struct sockaddr *)&ss, &len) == 0,
-	    "getsockname: %s", strerror(errno));
-	if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		return h_path("[%s]:%d", host, ntohs(sin6->sin6_port));
-	} else {
-		const struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		return h_path("%s:%d", host, ntohs(sin->sin_port));
-	}
-}
-
-/*
- * True when one line of the daemon's log holds `text` and `a` and `b` as
- * words (b may be NULL).
- */
-static bool
-log_line_has(const struct h_daemon *d, const char *text, const char *a,
-    const char *b)
-{
-	static char log[1 << 20];
-	char *line, *save;
-
-	h_read_file(d->log, log, sizeof(log));
-	for (line = strtok_r(log, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (strstr(line, text) != NULL && h_contains_word(line, a) &&
-		    (b == NULL || h_contains_word(line, b)))
-			return true;
-	}
-	return false;
-}
-
 /*
  * At max_children requests in flight the next client waits in the listen
  * queue, neither refused nor served, and is served as soon as one of the
@@ -312,7 +268,7 @@ START_TEST(test_max_line)
 	port = echo_start(&d, h_models[_i], "max_line = 16;");
 
 	fd = h_connect(port);
-	client = client_name(fd);
+	client = h_client_name(fd);
 	h_send(fd, "0123456789abcde\n");
 	h_expect(fd, "0123456789abcde\n");
 	h_send(fd, long_line);
@@ -326,9 +282,9 @@ START_TEST(test_max_line)
 
 	exchange(&d, port, "ok\n", "ok\n");
 	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
-	ck_assert_msg(log_line_has(&d, "Message too long", "short_lines",
-	    client), "no log line says \"Message too long\" naming the "
-	    "server short_lines and the client %s%s", client,
+	ck_assert_msg(h_log_line_has_words(&d, "Message too long",
+	    "short_lines", client), "no log line says \"Message too long\" "
+	    "naming the server short_lines and the client %s%s", client,
 	    h_daemon_log_tail(&d));
 }
 END_TEST
@@ -370,7 +326,7 @@ START_TEST(test_ipv6_and_dual_stack)
 	h_daemon_wait_port(&d, dual);
 
 	fd = h_connect6(v6);
-	client = client_name(fd);
+	client = h_client_name(fd);
 	exchange_fd(&d, fd, "over ipv6\n", "over ipv6\n");
 	fd = h_try_connect(v6);
 	ck_assert_msg(fd < 0 && errno == ECONNREFUSED, "127.0.0.1:%d, with "
@@ -383,7 +339,7 @@ START_TEST(test_ipv6_and_dual_stack)
 	    "dual over ipv6\n");
 
 	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
-	ck_assert_msg(log_line_has(&d, "request from", client, NULL),
+	ck_assert_msg(h_log_line_has_words(&d, "request from", client, NULL),
 	    "no log line says \"request from %s\"%s", client,
 	    h_daemon_log_tail(&d));
 }
@@ -433,13 +389,13 @@ START_TEST(test_client_name_logged)
 
 	port = echo_start(&d, h_models[_i], "");
 	fd = h_connect(port);
-	client = client_name(fd);
+	client = h_client_name(fd);
 	exchange_fd(&d, fd, "hello\n", "hello\n");
 	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
 	ck_assert_msg(h_log_contains(&d, "request from 127.0.0.1:"),
 	    "no log line says \"request from 127.0.0.1:\"%s",
 	    h_daemon_log_tail(&d));
-	ck_assert_msg(log_line_has(&d, "request from", client, NULL),
+	ck_assert_msg(h_log_line_has_words(&d, "request from", client, NULL),
 	    "no log line says \"request from %s\"%s", client,
 	    h_daemon_log_tail(&d));
 }

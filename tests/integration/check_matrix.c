@@ -435,22 +435,6 @@ expect_year(struct matrix *m)
 	exchange2(m, YEAR, "x\n", before, after);
 }
 
-/* True when one line of the daemon's log holds `text` and the word `word`. */
-static bool
-log_line_has(const struct h_daemon *d, const char *text, const char *word)
-{
-	static char log[1 << 20];
-	char *line, *save;
-
-	h_read_file(d->log, log, sizeof(log));
-	for (line = strtok_r(log, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (strstr(line, text) != NULL && h_contains_word(line, word))
-			return true;
-	}
-	return false;
-}
-
 /*
  * lc (timeout = 0.5) has run handle_timeout, tagged with its name, while
  * refuse, the same plugin with the default timeout 0, never does.
@@ -460,14 +444,16 @@ expect_handle_timeout(struct matrix *m)
 {
 	long deadline = h_now_ms() + 5000;
 
-	while (!log_line_has(&m->d, "handle_timeout fired", "lc") &&
-	    h_now_ms() < deadline)
+	while (!h_log_line_has_words(&m->d, "handle_timeout fired", "lc",
+	    NULL) && h_now_ms() < deadline)
 		h_sleep_ms(50);
-	ck_assert_msg(log_line_has(&m->d, "handle_timeout fired", "lc"),
+	ck_assert_msg(h_log_line_has_words(&m->d, "handle_timeout fired", "lc",
+	    NULL),
 	    "[%s] lc has timeout = 0.5, yet no log line says "
 	    "\"handle_timeout fired\" for it within 5 s%s", m->label,
 	    h_daemon_log_tail(&m->d));
-	ck_assert_msg(!log_line_has(&m->d, "handle_timeout fired", "refuse"),
+	ck_assert_msg(!h_log_line_has_words(&m->d, "handle_timeout fired",
+	    "refuse", NULL),
 	    "[%s] handle_timeout ran for refuse, whose timeout is 0 (never)%s",
 	    m->label, h_daemon_log_tail(&m->d));
 }

@@ -141,7 +141,6 @@ send_raw(int port, const char *src, const void *bytes, size_t n)
 START_TEST(test_haproxy_passes_the_client)
 {
 	struct setup s = { 0 };
-	char who[64];
 	int fd, i;
 
 	start_daemon(&s, h_models[_i], "proxy_trusted = [ \"127.0.0.1\" ];");
@@ -151,14 +150,12 @@ START_TEST(test_haproxy_passes_the_client)
 		int front = i == 0 ? s.v1 : s.v2;
 
 		fd = h_connect_from(src, front);
-		snprintf(who, sizeof(who), "%s:%d", src, h_local_port(fd));
-		expect_whoami(fd, who, "inet", h_local_port(fd));
+		expect_whoami(fd, h_client_name(fd), "inet", h_local_port(fd));
 		close(fd);
 	}
 	for (i = 0; i < 2; i++) {
 		fd = h_connect6(i == 0 ? s.v1six : s.v2six);
-		snprintf(who, sizeof(who), "[::1]:%d", h_local_port(fd));
-		expect_whoami(fd, who, "inet6", h_local_port(fd));
+		expect_whoami(fd, h_client_name(fd), "inet6", h_local_port(fd));
 		close(fd);
 	}
 	/* The access line names the client, not HAProxy. */
@@ -172,7 +169,6 @@ static const char *const concurrent_models[] = { "threading", "forking" };
 START_TEST(test_haproxy_access_and_max_per_source)
 {
 	struct setup s = { 0 };
-	char who[64];
 	int held, again, other, denied;
 
 	/* A sync server would serve the held request alone: no second. */
@@ -181,15 +177,13 @@ START_TEST(test_haproxy_access_and_max_per_source)
 	start_haproxy(&s);
 	/* One request from .2 in flight: a second from .2 is refused... */
 	held = h_connect_from("127.0.0.2", s.v2);
-	snprintf(who, sizeof(who), "127.0.0.2:%d", h_local_port(held));
-	expect_whoami(held, who, "inet", h_local_port(held));
+	expect_whoami(held, h_client_name(held), "inet", h_local_port(held));
 	again = h_connect_from("127.0.0.2", s.v1);
 	expect_closed(again, "a second request from 127.0.0.2");
 	h_daemon_wait_log(&s.d, "max_per_source", 1);
 	/* ...one from .4 is not, though all come from HAProxy... */
 	other = h_connect_from("127.0.0.4", s.v1);
-	snprintf(who, sizeof(who), "127.0.0.4:%d", h_local_port(other));
-	expect_whoami(other, who, "inet", h_local_port(other));
+	expect_whoami(other, h_client_name(other), "inet", h_local_port(other));
 	/* ...and .3 is denied by the access rules. */
 	denied = h_connect_from("127.0.0.3", s.v2);
 	expect_closed(denied, "127.0.0.3");
@@ -234,17 +228,14 @@ START_TEST(test_local_and_unknown_keep_the_peer)
 	static const char v2_local[16] = "\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00";
 	static const char v1_unknown[] = "PROXY UNKNOWN\r\n";
 	struct setup s = { 0 };
-	char who[64];
 	int fd;
 
 	start_daemon(&s, h_models[_i], "");
 	fd = send_raw(s.port, "127.0.0.2", v2_local, sizeof(v2_local));
-	snprintf(who, sizeof(who), "127.0.0.2:%d", h_local_port(fd));
-	expect_whoami(fd, who, "inet", h_local_port(fd));
+	expect_whoami(fd, h_client_name(fd), "inet", h_local_port(fd));
 	close(fd);
 	fd = send_raw(s.port, "127.0.0.2", v1_unknown, strlen(v1_unknown));
-	snprintf(who, sizeof(who), "127.0.0.2:%d", h_local_port(fd));
-	expect_whoami(fd, who, "inet", h_local_port(fd));
+	expect_whoami(fd, h_client_name(fd), "inet", h_local_port(fd));
 	close(fd);
 	stop_all(&s);
 }
@@ -281,7 +272,6 @@ START_TEST(test_bad_headers_close_the_connection)
 {
 	struct setup s = { 0 };
 	size_t i, base, n = sizeof(bad_headers) / sizeof(bad_headers[0]);
-	char who[64];
 	int fd;
 
 	start_daemon(&s, h_models[_i], "");
@@ -299,8 +289,7 @@ START_TEST(test_bad_headers_close_the_connection)
 	ck_assert(!h_log_contains(&s.d, " ok"));
 	fd = send_raw(s.port, "127.0.0.2",
 	    "PROXY TCP4 192.0.2.9 127.0.0.1 999 80\r\n", 39);
-	snprintf(who, sizeof(who), "192.0.2.9:999");
-	expect_whoami(fd, who, "inet", 999);
+	expect_whoami(fd, "192.0.2.9:999", "inet", 999);
 	close(fd);
 	stop_all(&s);
 }

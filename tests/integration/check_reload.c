@@ -137,21 +137,6 @@ expect_clean_stop(struct h_daemon *d)
 	    "expected 0%s", code, h_daemon_log_tail(d));
 }
 
-/* True when one line of the daemon's log holds both a and b. */
-static bool
-log_line_has(const struct h_daemon *d, const char *a, const char *b)
-{
-	static char log[1 << 20];
-	char *line, *save;
-
-	h_read_file(d->log, log, sizeof(log));
-	for (line = strtok_r(log, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		if (strstr(line, a) != NULL && strstr(line, b) != NULL)
-			return true;
-	return false;
-}
-
 /* --- clients ------------------------------------------------------------- */
 
 /* Everything up to EOF must be `reply`. */
@@ -199,18 +184,6 @@ exchange_udp(struct h_daemon *d, int port, const char *request,
 	    "datagram %s, received %s%s", who, h_quote(reply, strlen(reply)),
 	    r < 0 ? "none" : h_quote(buf, (size_t)r), h_daemon_log_tail(d));
 	close(fd);
-}
-
-/* The client's own port, by which the daemon names it. */
-static int
-local_port(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	ck_assert_msg(getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
-	    "getsockname: %s", strerror(errno));
-	return ntohs(sin.sin_port);
 }
 
 /* Nothing (no data, no EOF, no error) is waiting on fd right now. */
@@ -550,10 +523,10 @@ START_TEST(test_reloads_under_load)
 	    "%d \"" RELOADED "\" lines and 1 \"" RELOAD_FAILED "\", the log "
 	    "has %zu and %zu%s", LOAD_RELOADS - 1, n.ok, n.failed,
 	    h_daemon_log_tail(&d));
-	ck_assert_msg(log_line_has(&d, h_path("%s:3:", conf), "syntax error"),
+	ck_assert_msg(h_log_line_has(&d, h_path("%s:3:", conf), "syntax error"),
 	    "no log line says \"%s:3: ... syntax error\"%s", conf,
 	    h_daemon_log_tail(&d));
-	ck_assert_msg(log_line_has(&d, "server b: serving", "3 workers"),
+	ck_assert_msg(h_log_line_has(&d, "server b: serving", "3 workers"),
 	    "no log line says server b serves with 3 workers after the "
 	    "9th reload%s", h_daemon_log_tail(&d));
 	expect_clean_stop(&d);
@@ -593,7 +566,7 @@ START_TEST(test_inflight_finishes_on_old_code)
 
 	old = h_connect(port);
 	accepted = h_path("server s: request from 127.0.0.1:%d",
-	    local_port(old));
+	    h_local_port(old));
 	h_send(old, "one\n");
 	h_shutdown_write(old);
 	/* Taken by the slow server: it must finish there, whatever comes. */
@@ -816,17 +789,17 @@ START_TEST(test_bad_config_keeps_old)
 	    p3, h_path(bad_servers[_i], p4));
 	reload(&d, &n, false, h_path("reload with %s", bad_names[_i]));
 	if (_i == 0)
-		ck_assert_msg(log_line_has(&d, h_path("%s:9: ", conf),
+		ck_assert_msg(h_log_line_has(&d, h_path("%s:9: ", conf),
 		    "unknown key 'bogus_key'"), "no log line says \"%s:9: "
 		    "unknown key 'bogus_key'\"%s", conf,
 		    h_daemon_log_tail(&d));
 	else if (_i == 1)
-		ck_assert_msg(log_line_has(&d, h_path("%s:9: ", conf),
+		ck_assert_msg(h_log_line_has(&d, h_path("%s:9: ", conf),
 		    "duplicate server name 's1'"), "no log line says \"%s:9: "
 		    "duplicate server name 's1'\"%s", conf,
 		    h_daemon_log_tail(&d));
 	else
-		ck_assert_msg(log_line_has(&d, "server s4",
+		ck_assert_msg(h_log_line_has(&d, "server s4",
 		    h_path("cannot bind 127.0.0.1:%d", p4)), "no log line says "
 		    "\"server s4: cannot bind 127.0.0.1:%d\"%s", p4,
 		    h_daemon_log_tail(&d));

@@ -258,34 +258,19 @@ expect_socket_mode(struct h_daemon *d, const char *path, mode_t mode)
 }
 
 /*
- * True when one line of the daemon's log holds `text` and, when not
- * NULL, `word` not glued to letters, digits or '_'.
+ * Waits up to REACT_MS for a log line holding `text` and, when not NULL,
+ * the word `word`; fails without one.
  */
-static bool
-log_line_has(const struct h_daemon *d, const char *text, const char *word)
-{
-	static char log[1 << 20];
-	char *line, *save;
-
-	h_read_file(d->log, log, sizeof(log));
-	for (line = strtok_r(log, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if (strstr(line, text) != NULL &&
-		    (word == NULL || h_contains_word(line, word)))
-			return true;
-	}
-	return false;
-}
-
-/* Waits up to REACT_MS for such a log line; fails without one. */
 static void
 expect_log_line(const struct h_daemon *d, const char *text, const char *word)
 {
 	long deadline = h_now_ms() + REACT_MS;
 
-	while (!log_line_has(d, text, word) && h_now_ms() < deadline)
+	while (!h_log_line_has_words(d, text, word, NULL) &&
+	    h_now_ms() < deadline)
 		h_sleep_ms(50);
-	ck_assert_msg(log_line_has(d, text, word), "no log line says %s%s%s "
+	ck_assert_msg(h_log_line_has_words(d, text, word, NULL), "no log line "
+	    "says %s%s%s "
 	    "within %d ms%s", h_quote(text, strlen(text)),
 	    word != NULL ? " naming " : "", word != NULL ? word : "",
 	    REACT_MS, h_daemon_log_tail(d));
@@ -624,8 +609,9 @@ START_TEST(test_udp_ipv6)
 	close(fd);
 
 	expect_clean_stop(&d);
-	ck_assert_msg(log_line_has(&d, "request from", client), "no log line "
-	    "says \"request from %s\"%s", client, h_daemon_log_tail(&d));
+	ck_assert_msg(h_log_line_has_words(&d, "request from", client, NULL),
+	    "no log line says \"request from %s\"%s", client,
+	    h_daemon_log_tail(&d));
 }
 END_TEST
 

@@ -685,8 +685,14 @@ h_log_contains(const struct h_daemon *d, const char *needle)
 	return strstr(text, needle) != NULL;
 }
 
-size_t
-h_log_count(const struct h_daemon *d, const char *word)
+/*
+ * How many lines of the daemon's whole log hold the substrings sub1 and
+ * sub2 and the words word1 and word2 (as h_contains_word finds them);
+ * each NULL asks for nothing.
+ */
+static size_t
+log_lines(const struct h_daemon *d, const char *sub1, const char *sub2,
+    const char *word1, const char *word2)
 {
 	struct stat st;
 	char *text, *line, *save;
@@ -706,10 +712,32 @@ h_log_count(const struct h_daemon *d, const char *word)
 	text[len] = '\0';
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
-		if (h_contains_word(line, word))
+		if ((sub1 == NULL || strstr(line, sub1) != NULL) &&
+		    (sub2 == NULL || strstr(line, sub2) != NULL) &&
+		    (word1 == NULL || h_contains_word(line, word1)) &&
+		    (word2 == NULL || h_contains_word(line, word2)))
 			n++;
 	free(text);
 	return n;
+}
+
+size_t
+h_log_count(const struct h_daemon *d, const char *word)
+{
+	return log_lines(d, NULL, NULL, word, NULL);
+}
+
+bool
+h_log_line_has(const struct h_daemon *d, const char *a, const char *b)
+{
+	return log_lines(d, a, b, NULL, NULL) > 0;
+}
+
+bool
+h_log_line_has_words(const struct h_daemon *d, const char *text,
+    const char *a, const char *b)
+{
+	return log_lines(d, text, NULL, a, b) > 0;
 }
 
 void
@@ -959,6 +987,27 @@ h_connect_from(const char *src, int port)
 	ck_assert_msg(fd >= 0, "connect 127.0.0.1:%d from %s: %s%s", port,
 	    src, strerror(errno), h_daemon_log_tail(last_daemon));
 	return fd;
+}
+
+const char *
+h_client_name(int fd)
+{
+	const struct sockaddr_in *sin;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+
+	ck_assert_msg(getsockname(fd, (struct sockaddr *)&ss, &len) == 0,
+	    "getsockname: %s", strerror(errno));
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		return h_path("[%s]:%d", host, ntohs(sin6->sin6_port));
+	}
+	sin = (const struct sockaddr_in *)&ss;
+	inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+	return h_path("%s:%d", host, ntohs(sin->sin_port));
 }
 
 int

@@ -130,6 +130,16 @@ bool h_log_contains(const struct h_daemon *d, const char *needle);
  */
 size_t h_log_count(const struct h_daemon *d, const char *word);
 
+/* True when one line of the log holds both a and b (b may be NULL). */
+bool h_log_line_has(const struct h_daemon *d, const char *a, const char *b);
+
+/*
+ * True when one line of the log holds `text` and the words a and b (b
+ * may be NULL), as h_contains_word finds them.
+ */
+bool h_log_line_has_words(const struct h_daemon *d, const char *text,
+    const char *a, const char *b);
+
 /*
  * Waits until h_log_count(d, word) >= n; fails when the daemon exits
  * first or H_TIMEOUT_MS pass.
@@ -208,7 +218,11 @@ int h_connect6(int port);
  */
 int h_connect_from(const char *src, int port);
 
-/* The local port of a connected socket. */
+/*
+ * The local end of a connected socket: as the daemon names its client,
+ * "ip:port" or "[ip6]:port" (valid until the test ends), and its port.
+ */
+const char *h_client_name(int fd);
 int h_local_port(int fd);
 
 void h_send(int fd, const char *s);
