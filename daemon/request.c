@@ -65,6 +65,7 @@ request_free(struct ss_request *req)
 	}
 	if (req->in != req->rbuf)
 		free(req->in);
+	free(req->line);
 	free(req->out);
 	free(req);
 }
@@ -247,19 +248,41 @@ ss_read(ss_request *req, void *buf, size_t n)
 	return (ssize_t)n;
 }
 
-ssize_t
-ss_readline(ss_request *req, char *buf, size_t cap)
+/*
+ * Makes the line buffer hold at least `need` bytes, doubling from a small
+ * start so short lines cost little, never beyond `most`.
+ */
+static int
+request_line_grow(char **buf, size_t *cap, size_t need, size_t most)
+{
+	size_t size = *cap > 0 ? *cap : REQUEST_LINE_START;
+	char *grown;
+
+	while (size < need)
+		size *= 2;
+	if (size > most)
+		size = most;
+	grown = realloc(*buf, size);
+	if (grown == NULL)
+		return -1;
+	*buf = grown;
+	*cap = size;
+	return 0;
+}
+
+/*
+ * Reads one line into *buf (stored bytes from 0), NUL-terminated. With
+ * `grow`, *buf is the request's own line buffer, reallocated as the line
+ * needs up to limit + 1 bytes; without, it holds *cap bytes. Returns the
+ * line's length, 0 at end of input, -1 on error or past `limit`.
+ */
+static ssize_t
+request_line(struct ss_request *req, char **buf, size_t *cap, size_t limit,
+    bool grow)
 {
 	double deadline = request_deadline(req);
-	size_t limit, stored = 0;
+	size_t stored = 0;
 
-	if (cap < 2) {
-		errno = EINVAL;
-		return -1;
-	}
-	limit = cap - 1;
-	if (limit > req->srv->conf->max_line)
-		limit = req->srv->conf->max_line;
 	for (;;) {
 		const char *start, *nl;
 		size_t take;
@@ -279,14 +302,45 @@ ss_readline(ss_request *req, char *buf, size_t cap)
 			errno = EMSGSIZE;
 			return -1;
 		}
-		memcpy(buf + stored, start, take);
+		if (grow && stored + take + 1 > *cap &&
+		    request_line_grow(buf, cap, stored + take + 1, limit + 1) < 0)
+			return -1;
+		memcpy(*buf + stored, start, take);
 		stored += take;
 		req->rpos += take;
 		if (nl != NULL)
 			break;
 	}
-	buf[stored] = '\0';
+	if (*buf != NULL)
+		(*buf)[stored] = '\0';
 	return (ssize_t)stored;
+}
+
+ssize_t
+ss_readline(ss_request *req, char *buf, size_t cap)
+{
+	size_t limit;
+
+	if (cap < 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	limit = cap - 1;
+	if (limit > req->srv->conf->max_line)
+		limit = req->srv->conf->max_line;
+	return request_line(req, &buf, &cap, limit, false);
+}
+
+ssize_t
+ss_getline(ss_request *req, const char **line_r)
+{
+	ssize_t r;
+
+	r = request_line(req, &req->line, &req->linecap,
+	    req->srv->conf->max_line, true);
+	/* At end of input with no line buffer yet, still a string. */
+	*line_r = r >= 0 && req->line != NULL ? req->line : "";
+	return r;
 }
 
 ssize_t

@@ -21,6 +21,8 @@ struct ss_server;
  */
 #define REQUEST_RBUF_SIZE 4096
 #define REQUEST_RBUF_BIG (64 * 1024)
+/* ss_getline's buffer starts at this size and doubles up to max_line + 1. */
+#define REQUEST_LINE_START 256
 
 struct ss_request {
 	struct ss_server *srv;
@@ -36,6 +38,8 @@ struct ss_request {
 				   (both owned) */
 	size_t rcap;		/* what in holds at most, for a stream */
 	size_t rpos, rlen;	/* unread input is in[rpos..rlen) */
+	char *line;		/* ss_getline's line (owned), or NULL */
+	size_t linecap;
 	char *out;		/* a datagram's reply (owned), or NULL */
 	size_t outlen;
 	size_t bytes_in, bytes_out;	/* for the access log line */

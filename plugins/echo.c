@@ -11,22 +11,23 @@
  * handle() runs once per request: for a stream transport, once per
  * connection. It may run in many threads at once (concurrency =
  * "threading"), so it keeps its state on the stack or in
- * ss_request_data(), never in globals.
+ * ss_request_data(), never in globals. Its stack may be as small as
+ * thread_stack_size's 64 KiB minimum: keep big buffers off it.
  */
 static int
 echo_handle(ss_request *req)
 {
-	/* Sized to the default max_line; ss_readline never writes past it. */
-	char line[65536];
+	const char *line;
 	ssize_t n;
 
 	/*
 	 * One line at a time until end of input, so both one-line clients
-	 * and interactive sessions work. A line longer than the buffer or
-	 * than max_line fails with EMSGSIZE: returning -1 hands the request
-	 * to handle_error (the default logs it) and the server goes on.
+	 * and interactive sessions work. ss_getline keeps the line in the
+	 * request's own buffer, not on this stack. A line longer than
+	 * max_line fails with EMSGSIZE: returning -1 hands the request to
+	 * handle_error (the default logs it) and the server goes on.
 	 */
-	while ((n = ss_readline(req, line, sizeof(line))) > 0)
+	while ((n = ss_getline(req, &line)) > 0)
 		if (ss_write(req, line, (size_t)n) < 0)
 			return -1;
 	return n < 0 ? -1 : 0;

@@ -144,6 +144,17 @@ ssize_t ss_read(ss_request *req, void *buf, size_t n);
 ssize_t ss_readline(ss_request *req, char *buf, size_t cap);
 
 /*
+ * One line as ss_readline reads it, without a buffer of the caller's:
+ * *line points to it, NUL-terminated, in the request's own buffer, which
+ * grows to the longest line read (at most max_line + 1 bytes) and stays
+ * valid until the request's next read or its end. Returns its length; 0
+ * at end of input (*line is then ""); -1 on error, timeout, or a line
+ * longer than max_line (EMSGSIZE). The way to read lines in a handler:
+ * no line buffer on the handler's stack.
+ */
+ssize_t ss_getline(ss_request *req, const char **line);
+
+/*
  * Writes all n bytes or fails with -1. On a stream, one call becomes one
  * send, so a reply line written at once reaches the client in one
  * segment. On a datagram server it appends to the reply, failing with
