@@ -40,6 +40,7 @@ struct child {
 struct forking {
 	struct child *children;
 	unsigned n;
+	bool told_end_idle;	/* SERVER_END_IDLE_SIGNAL sent to all */
 };
 
 static struct forking *
@@ -191,6 +192,20 @@ forking_reap(struct ss_server *srv)
 	forking_collect(srv);
 }
 
+static void forking_signal_all(struct ss_server *srv, int sig);
+
+/* At the daemon's stop, children end their idle requests too. */
+static void
+forking_end_idle(struct ss_server *srv)
+{
+	struct forking *f = srv->model;
+
+	if (f != NULL && !f->told_end_idle && atomic_load(&srv->end_idle)) {
+		f->told_end_idle = true;
+		forking_signal_all(srv, SERVER_END_IDLE_SIGNAL);
+	}
+}
+
 static unsigned
 forking_wait(struct ss_server *srv, double deadline)
 {
@@ -198,14 +213,17 @@ forking_wait(struct ss_server *srv, double deadline)
 	struct pollfd pfd = { .fd = srv->wake_fd, .events = POLLIN };
 	eventfd_t count;
 
+	forking_end_idle(srv);
 	forking_collect(srv);
 	while (f != NULL && f->n > 0) {
-		int n = poll(&pfd, 1, clock_poll_ms(deadline));
+		int n = poll(&pfd, 1, clock_poll_ms(server_drain_deadline(srv,
+		    deadline)));
 
 		if (n == 0)
 			break;
 		if (n > 0)
 			(void)eventfd_read(srv->wake_fd, &count);
+		forking_end_idle(srv);
 		forking_collect(srv);
 	}
 	return f != NULL ? f->n : 0;
@@ -234,7 +252,7 @@ forking_abort(struct ss_server *srv)
 	forking_signal_all(srv, SIGTERM);
 	if (forking_wait(srv, clock_now() + 1.0) == 0)
 		return;
-	log_warning("server %s: %u %s(s) ignored SIGTERM: sending SIGKILL",
+	log_warning("server %s: %u %s(s) still running after SIGTERM: sending SIGKILL",
 	    srv->name, f->n, forking_what(srv));
 	forking_signal_all(srv, SIGKILL);
 	while (f->n > 0) {

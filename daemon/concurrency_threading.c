@@ -12,6 +12,7 @@
 
 #include "concurrency.h"
 #include "conf.h"
+#include "crash.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "request.h"
@@ -20,12 +21,15 @@
 static void *
 threading_run(void *arg)
 {
+	char altstack[CRASH_ALTSTACK_SIZE];
 	struct ss_request *req = arg;
 	struct ss_server *srv = req->srv;
 
+	crash_thread_begin(altstack);
 	lifecycle_run(req);
 	request_free(req);
 	server_request_end(srv);
+	crash_thread_end();
 	return NULL;
 }
 
@@ -38,7 +42,9 @@ threading_spawn(struct ss_server *srv, void *(*run)(void *), void *arg)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_attr_setstacksize(&attr, srv->conf->thread_stack_size);
+	/* The handler gets thread_stack_size whole, besides the altstack. */
+	err = pthread_attr_setstacksize(&attr, srv->conf->thread_stack_size +
+	    CRASH_ALTSTACK_SIZE);
 	if (err == 0)
 		err = pthread_create(&thread, &attr, run, arg);
 	pthread_attr_destroy(&attr);
@@ -63,10 +69,13 @@ threading_dispatch(struct ss_server *srv, struct ss_request *req)
 static void *
 thread_pool_run(void *arg)
 {
+	char altstack[CRASH_ALTSTACK_SIZE];
 	struct ss_server *srv = arg;
 
+	crash_thread_begin(altstack);
 	server_work(srv);
 	server_request_end(srv);
+	crash_thread_end();
 	return NULL;
 }
 
@@ -94,13 +103,18 @@ threading_drain(struct ss_server *srv, double deadline)
 {
 	struct timespec ts;
 	unsigned left;
+	double until;
 
-	ts.tv_sec = (time_t)deadline;
-	ts.tv_nsec = (long)((deadline - (double)ts.tv_sec) * 1e9);
 	pthread_mutex_lock(&srv->lock);
-	while (srv->in_flight > 0 &&
-	    pthread_cond_timedwait(&srv->idle, &srv->lock, &ts) != ETIMEDOUT)
-		;
+	while (srv->in_flight > 0) {
+		/* server_hurry broadcasts, and may have moved it. */
+		until = server_drain_deadline(srv, deadline);
+		ts.tv_sec = (time_t)until;
+		ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+		if (pthread_cond_timedwait(&srv->idle, &srv->lock, &ts) ==
+		    ETIMEDOUT)
+			break;
+	}
 	left = srv->in_flight;
 	pthread_mutex_unlock(&srv->lock);
 	return left;

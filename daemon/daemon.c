@@ -24,6 +24,14 @@
 #include "server.h"
 #include "transport.h"
 
+/*
+ * After the stop deadline, the models take up to about 2 s more (a
+ * second for SIGTERM before SIGKILL, a second of grace): then the main
+ * loop stops waiting. After a second stop signal, it waits this little.
+ */
+#define DAEMON_EXIT_GRACE	3.0
+#define DAEMON_HURRY_GRACE	0.5
+
 /* One mark per descriptor the process may ever have. */
 static int
 daemon_conn_init(struct daemon *d)
@@ -273,25 +281,36 @@ daemon_start(struct daemon *d)
 	return 0;
 }
 
+/* The signals the main loop reads from its signalfd. */
 static void
 daemon_sigset(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
+	sigaddset(set, SIGQUIT);
 	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
 	sigaddset(set, SIGCHLD);
 }
 
 int
 daemon_signals_init(struct daemon *d)
 {
-	sigset_t set;
+	sigset_t set, blocked;
 
-	/* Peers that vanish must cost an EPIPE, never the process. */
+	/*
+	 * Peers that vanish must cost an EPIPE, never the process; SIGUSR2
+	 * means nothing here, and no signal sent by habit may kill the
+	 * daemon without its cleanup.
+	 */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	daemon_sigset(&set);
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
+	/* Only forked children take it, once they have its handler. */
+	blocked = set;
+	sigaddset(&blocked, SERVER_END_IDLE_SIGNAL);
+	if (pthread_sigmask(SIG_BLOCK, &blocked, NULL) != 0) {
 		log_error("cannot block signals");
 		return -1;
 	}
@@ -354,14 +373,17 @@ daemon_after_fork(struct daemon *d, struct ss_server *srv,
 	close(d->done_fd);
 	d->signal_fd = d->done_fd = -1;
 	/*
-	 * Ctrl-C and a hangup reach the whole process group: the parent
-	 * decides when its children stop. SIGTERM stays fatal, for the
-	 * parent's own use at the stop deadline.
+	 * Ctrl-C, Ctrl-\\, a hangup and a kill of the process group reach
+	 * every child: the parent decides when its children stop. SIGTERM
+	 * stays fatal, for the parent's own use at the stop deadline.
 	 */
 	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	daemon_sigset(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	server_child_init(srv);
 }
 
 pid_t
@@ -395,49 +417,121 @@ daemon_notify_ready(struct daemon *d)
 	notify_ready(status);
 }
 
+/* Every server, current and retired: i < nservers + nretired. */
+static struct ss_server *
+daemon_server(const struct daemon *d, size_t i)
+{
+	return i < d->nservers ? d->servers[i] : d->retired[i - d->nservers];
+}
+
+/*
+ * Stops every server. Requests idle between lines end at once; the
+ * others have shutdown_timeout, then the models' grace, and the main loop
+ * gives up on what is still running DAEMON_EXIT_GRACE after that.
+ */
 static void
-daemon_stop(struct daemon *d, int sig)
+daemon_stop(struct daemon *d, int sig, double *exit_at)
 {
 	double deadline = clock_now() + d->conf->shutdown_timeout;
 	size_t i;
 
 	notify_stopping();
-	for (i = 0; i < d->nretired; i++)
-		server_stop(d->retired[i], deadline);
 	log_notice("SIG%s: stopping (in-flight requests have %gs to finish)",
 	    sigabbrev_np(sig), d->conf->shutdown_timeout);
-	for (i = 0; i < d->nservers; i++)
-		server_stop(d->servers[i], deadline);
+	for (i = 0; i < d->nservers + d->nretired; i++)
+		server_stop(daemon_server(d, i), deadline);
+	for (i = 0; i < d->nservers + d->nretired; i++)
+		server_end_idle(daemon_server(d, i));
+	*exit_at = deadline + DAEMON_EXIT_GRACE;
+	for (i = 0; i < d->nretired; i++)
+		if (d->retired[i]->stop_deadline + DAEMON_EXIT_GRACE > *exit_at)
+			*exit_at = d->retired[i]->stop_deadline +
+			    DAEMON_EXIT_GRACE;
 }
 
-/* Acts on one signal; *stopping records that a stop has begun. */
+/* A second stop signal: what still runs is cut now, and then abandoned. */
+static void
+daemon_hurry(struct daemon *d, int sig, double *exit_at)
+{
+	size_t i;
+
+	log_notice("SIG%s again: stopping now", sigabbrev_np(sig));
+	for (i = 0; i < d->nservers + d->nretired; i++)
+		server_hurry(daemon_server(d, i));
+	if (clock_now() + DAEMON_HURRY_GRACE < *exit_at)
+		*exit_at = clock_now() + DAEMON_HURRY_GRACE;
+}
+
+/* SIGUSR1: a status line per server. */
+static void
+daemon_status(struct daemon *d, bool stopping)
+{
+	size_t i;
+
+	log_notice("SIGUSR1: %zu server%s%s", d->nservers, d->nservers == 1 ?
+	    "" : "s", stopping ? ", stopping" : "");
+	for (i = 0; i < d->nservers + d->nretired; i++)
+		server_log_status(daemon_server(d, i), i < d->nservers ?
+		    (stopping ? "stopping" : "serving") : "retired, finishing");
+}
+
+/*
+ * At the exit deadline: servers whose thread is still busy (a sync
+ * handler that never returns) are given up. Their socket is closed and
+ * its file removed; their requests are logged as abandoned.
+ */
+static void
+daemon_abandon(struct daemon *d)
+{
+	struct ss_server *srv;
+	size_t i;
+
+	for (i = 0; i < d->nservers + d->nretired; i++) {
+		srv = daemon_server(d, i);
+		if (!srv->running || atomic_load(&srv->finished))
+			continue;
+		srv->abandoned = server_report_abandoned(srv);
+		if (srv->abandoned == 0)
+			srv->abandoned = 1;
+		if (!srv->handed_over)
+			srv->transport->close(srv);
+		srv->running = false;	/* never joined */
+	}
+	d->abandoned = true;
+}
+
+/*
+ * Acts on one signal; *exit_at is 0 until a stop begins, then when the
+ * main loop gives up waiting.
+ */
 static void
 daemon_signal(struct daemon *d, const struct signalfd_siginfo *si,
-    bool *stopping)
+    double *exit_at)
 {
+	bool stopping = *exit_at > 0;
 	size_t i;
 
 	switch (si->ssi_signo) {
 	case SIGTERM:
 	case SIGINT:
-		if (!*stopping)
-			daemon_stop(d, (int)si->ssi_signo);
+	case SIGQUIT:
+		if (!stopping)
+			daemon_stop(d, (int)si->ssi_signo, exit_at);
 		else
-			log_notice("SIG%s: already stopping",
-			    sigabbrev_np((int)si->ssi_signo));
-		*stopping = true;
+			daemon_hurry(d, (int)si->ssi_signo, exit_at);
+		break;
+	case SIGUSR1:
+		daemon_status(d, stopping);
 		break;
 	case SIGHUP:
-		if (*stopping)
+		if (stopping)
 			log_notice("SIGHUP: stopping, not reloading");
 		else
 			daemon_reload(d);
 		break;
 	case SIGCHLD:
-		for (i = 0; i < d->nservers; i++)
-			server_wake(d->servers[i]);
-		for (i = 0; i < d->nretired; i++)
-			server_wake(d->retired[i]);
+		for (i = 0; i < d->nservers + d->nretired; i++)
+			server_wake(daemon_server(d, i));
 		break;
 	}
 }
@@ -453,8 +547,7 @@ daemon_cut_due(struct daemon *d)
 	size_t i;
 
 	for (i = 0; i < d->nservers + d->nretired; i++) {
-		struct ss_server *srv = i < d->nservers ? d->servers[i] :
-		    d->retired[i - d->nservers];
+		struct ss_server *srv = daemon_server(d, i);
 
 		if (!atomic_load(&srv->stopping) || srv->cut_sent)
 			continue;
@@ -476,33 +569,37 @@ daemon_run(struct daemon *d)
 		{ .fd = d->done_fd, .events = POLLIN },
 	};
 	double watchdog = notify_watchdog_interval(), next_ping = 0, wake;
-	double next_cut;
+	double next_cut, exit_at = 0;
 	struct signalfd_siginfo si;
-	bool stopping = false;
 	eventfd_t n;
 	size_t i;
 
-	while (!(stopping && daemon_finished(d))) {
+	while (!(exit_at > 0 && daemon_finished(d))) {
 		if (watchdog > 0 && clock_now() >= next_ping) {
 			notify_watchdog();
 			next_ping = clock_now() + watchdog;
+		}
+		if (exit_at > 0 && clock_now() >= exit_at) {
+			daemon_abandon(d);
+			break;
 		}
 		next_cut = daemon_cut_due(d);
 		wake = watchdog > 0 ? next_ping : 0;
 		if (next_cut > 0 && (wake == 0 || next_cut < wake))
 			wake = next_cut;
+		if (exit_at > 0 && (wake == 0 || exit_at < wake))
+			wake = exit_at;
 		if (poll(pfd, 2, wake > 0 ? clock_poll_ms(wake) : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_errno(LOG_ERR, "poll");
-			if (!stopping)
-				daemon_stop(d, SIGTERM);
-			stopping = true;
+			if (exit_at == 0)
+				daemon_stop(d, SIGTERM, &exit_at);
 			/* Without poll, wait for the threads by joining. */
 			break;
 		}
 		while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si))
-			daemon_signal(d, &si, &stopping);
+			daemon_signal(d, &si, &exit_at);
 		if (eventfd_read(d->done_fd, &n) == 0)
 			daemon_collect(d);
 	}
@@ -510,5 +607,8 @@ daemon_run(struct daemon *d)
 		server_join(d->servers[i]);
 	for (i = 0; i < d->nretired; i++)
 		server_join(d->retired[i]);
+	for (i = 0; i < d->nservers + d->nretired; i++)
+		if (daemon_server(d, i)->abandoned > 0)
+			d->abandoned = true;
 	return 0;
 }

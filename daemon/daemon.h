@@ -37,8 +37,14 @@ struct daemon {
 	atomic_uchar *conn_open;	/* per descriptor: a connection */
 	atomic_int conn_high;		/* highest descriptor marked */
 	int conn_max;
-	int signal_fd;			/* signalfd: TERM, INT, HUP, CHLD */
+	int signal_fd;			/* signalfd: TERM, INT, QUIT, HUP,
+					   USR1, CHLD */
 	int done_fd;			/* eventfd: a server thread finished */
+	/*
+	 * The stop left handlers running: their threads may still use
+	 * the servers, so the process exits without freeing them.
+	 */
+	bool abandoned;
 };
 
 /*
@@ -63,7 +69,10 @@ int daemon_start(struct daemon *d);
  */
 int daemon_signals_init(struct daemon *d);
 
-/* Runs until SIGTERM/SIGINT has stopped every server. */
+/*
+ * Runs until SIGTERM/SIGINT/SIGQUIT has stopped every server, or the
+ * stop has given up on what still runs (d->abandoned).
+ */
 int daemon_run(struct daemon *d);
 
 /* Tells systemd the daemon serves (READY=1 with a STATUS= summary). */

@@ -19,9 +19,11 @@ lifecycle_default_error(struct ss_request *req, int err, int saved_errno)
 {
 	/*
 	 * A client that goes away mid-request is the client's business (and
-	 * a load balancer's health check does it on purpose): info.
+	 * a load balancer's health check does it on purpose), and a request
+	 * the stop cut is the operator's: info.
 	 */
-	if (saved_errno == ECONNRESET || saved_errno == EPIPE)
+	if (saved_errno == ECONNRESET || saved_errno == EPIPE ||
+	    atomic_load(&req->cut))
 		log_info("server %s: request from %s failed (%d): %s",
 		    req->srv->name, req->name, err, strerror(saved_errno));
 	else if (saved_errno != 0)
@@ -43,7 +45,7 @@ lifecycle_error(struct ss_request *req, int err, int saved_errno)
 		lifecycle_default_error(req, err, saved_errno);
 }
 
-enum outcome { OUTCOME_OK, OUTCOME_REFUSED, OUTCOME_FAILED };
+enum outcome { OUTCOME_OK, OUTCOME_REFUSED, OUTCOME_FAILED, OUTCOME_CUT };
 
 /* Runs the hooks; *rc_r gets what a failing setup or handle returned. */
 static enum outcome
@@ -83,7 +85,7 @@ lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
 		snprintf(result, sizeof(result), "failed (%d)", rc);
 	else
 		snprintf(result, sizeof(result), "%s", outcome == OUTCOME_OK ?
-		    "ok" : "refused");
+		    "ok" : outcome == OUTCOME_CUT ? "cut at stop" : "refused");
 	log_info("server %s: %s in=%zu out=%zu time=%.3fs %s",
 	    req->srv->name, req->name, req->bytes_in, req->bytes_out,
 	    clock_now() - req->started, result);
@@ -98,15 +100,24 @@ lifecycle_run(struct ss_request *req)
 
 	atomic_store(&srv->shared->last_request_ns,
 	    (long long)(clock_now() * 1e9));
+	atomic_fetch_add(&srv->shared->requests, 1);
+	atomic_fetch_add(&srv->shared->active, 1);
+	request_set_current(req);
 	server_live_add(req);
 	/* A proxied client is known, and checked, only once its header is read. */
 	if (req->proxy_pending && !admit_proxied(req)) {
 		server_live_remove(req);
-		return;
+		goto out;
 	}
 	outcome = lifecycle_hooks(req, &rc);
 	server_live_remove(req);
+	/* Whatever the plugin made of it, the stop ended it. */
+	if (outcome != OUTCOME_REFUSED && atomic_load(&req->cut))
+		outcome = OUTCOME_CUT;
 	if (outcome != OUTCOME_REFUSED && srv->transport->complete != NULL)
 		srv->transport->complete(req);
 	lifecycle_log(req, outcome, rc);
+out:
+	request_set_current(NULL);
+	atomic_fetch_sub(&srv->shared->active, 1);
 }

@@ -191,3 +191,107 @@ log_errno(int level, const char *fmt, ...)
 	va_end(ap);
 	log_msg(level, "%s: %s", msg, strerror(saved));
 }
+
+/* --- the crash line: async-signal-safe ----------------------------------- */
+
+/* A line put together without stdio, locale or locks. */
+struct safe_line {
+	char buf[1024];
+	size_t n;
+};
+
+static void
+safe_str(struct safe_line *l, const char *s)
+{
+	while (s != NULL && *s != '\0' && l->n < sizeof(l->buf) - 1)
+		l->buf[l->n++] = *s++;
+}
+
+static void
+safe_num(struct safe_line *l, unsigned long long v, int width)
+{
+	char digits[24];
+	int i = 0;
+
+	do {
+		digits[i++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && i < (int)sizeof(digits));
+	while (width-- > i && l->n < sizeof(l->buf) - 1)
+		l->buf[l->n++] = '0';
+	while (i > 0 && l->n < sizeof(l->buf) - 1)
+		l->buf[l->n++] = digits[--i];
+}
+
+/*
+ * gmtime_r may take glibc's time zone lock: the date is worked out by
+ * hand (days since 1970-01-01 to a civil date, proleptic Gregorian).
+ */
+static void
+safe_utc(struct safe_line *l)
+{
+	struct timespec ts;
+	long long days, era, y;
+	unsigned doe, yoe, doy, mp, d, m, sec;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	days = ts.tv_sec / 86400;
+	sec = (unsigned)(ts.tv_sec % 86400);
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = (unsigned)(days - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = (long long)yoe + era * 400 + (m <= 2);
+	safe_num(l, (unsigned long long)y, 4);
+	safe_str(l, "-");
+	safe_num(l, m, 2);
+	safe_str(l, "-");
+	safe_num(l, d, 2);
+	safe_str(l, "T");
+	safe_num(l, sec / 3600, 2);
+	safe_str(l, ":");
+	safe_num(l, sec / 60 % 60, 2);
+	safe_str(l, ":");
+	safe_num(l, sec % 60, 2);
+	safe_str(l, ".");
+	safe_num(l, (unsigned long long)ts.tv_nsec / 1000000, 3);
+	safe_str(l, "Z");
+}
+
+void
+log_crash(const char *const *parts)
+{
+	struct safe_line l = { .n = 0 };
+
+	switch (log_target) {
+	case LOG_TARGET_JOURNAL:
+		safe_str(&l, "<2>");
+		break;
+	case LOG_TARGET_SYSLOG:
+		safe_str(&l, "<");
+		safe_num(&l, LOG_DAEMON | LOG_CRIT, 1);
+		safe_str(&l, ">sockservd[");
+		safe_num(&l, (unsigned long long)getpid(), 1);
+		safe_str(&l, "]: ");
+		break;
+	default:
+		safe_utc(&l);
+		safe_str(&l, " sockservd[");
+		safe_num(&l, (unsigned long long)getpid(), 1);
+		safe_str(&l, "]: crit: ");
+		break;
+	}
+	while (*parts != NULL)
+		safe_str(&l, *parts++);
+	if (log_target == LOG_TARGET_SYSLOG) {
+		(void)!send(log_syslog_fd, l.buf, l.n, MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+		return;
+	}
+	l.buf[l.n++] = '\n';
+	(void)!write(STDERR_FILENO, l.buf, l.n);
+}

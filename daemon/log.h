@@ -39,6 +39,13 @@ void log_errno(int level, const char *fmt, ...)
 void log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/*
+ * Writes one critical line made of `parts` (a NULL-terminated list of
+ * strings) with nothing but async-signal-safe calls: for a signal
+ * handler's last words.
+ */
+void log_crash(const char *const *parts);
+
 #define log_error(...)		log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warning(...)	log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_notice(...)		log_msg(LOG_NOTICE, __VA_ARGS__)

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "conf.h"
+#include "crash.h"
 #include "activation.h"
 #include "daemon.h"
 #include "log.h"
@@ -183,7 +184,8 @@ serve(struct daemon *d, const struct options *o)
 		return EXIT_RUNTIME;
 	if (pid_file != NULL && pidfile_write(pid_file) < 0)
 		goto fail;
-	if (daemon_init_plugins(d) < 0 || drop_privileges(conf) < 0) {
+	if (crash_init() < 0 || daemon_init_plugins(d) < 0 ||
+	    drop_privileges(conf) < 0) {
 		daemon_fini_plugins(d);
 		goto fail;
 	}
@@ -200,7 +202,15 @@ serve(struct daemon *d, const struct options *o)
 	daemon_fini_plugins(d);
 	if (pid_file != NULL)
 		pidfile_remove(pid_file);
-	log_notice("stopped");
+	log_notice("stopped%s", d->abandoned ? ", abandoning what still runs" :
+	    "");
+	/*
+	 * Threads still in abandoned handlers use the servers and their
+	 * plugins: nothing is freed or unmapped under them (no exit
+	 * handlers, no destructors of the plugins).
+	 */
+	if (d->abandoned)
+		_exit(rc);
 	return rc;
 fail:
 	process_report(report, EXIT_RUNTIME);

@@ -22,6 +22,20 @@
 #include "server.h"
 #include "transport.h"
 
+static __thread struct ss_request *request_serving;
+
+void
+request_set_current(struct ss_request *req)
+{
+	request_serving = req;
+}
+
+struct ss_request *
+request_current(void)
+{
+	return request_serving;
+}
+
 struct ss_request *
 request_new(struct ss_server *srv)
 {
@@ -89,6 +103,8 @@ request_left(struct ss_request *req, double *deadline)
 	if (!srv->child && atomic_load(&srv->stopping) &&
 	    srv->stop_deadline < *deadline)
 		*deadline = srv->stop_deadline;
+	if (atomic_load(&srv->hurry))
+		return 0;
 	return *deadline - clock_now();
 }
 
@@ -249,6 +265,39 @@ ss_read(ss_request *req, void *buf, size_t n)
 }
 
 /*
+ * A line read waiting with nothing buffered is idle: once the daemon
+ * stops, it ends at once as at end of input (server_end_idle shuts the
+ * reading side of one already waiting) instead of holding the stop for
+ * shutdown_timeout. What the client has sent already is still read: only
+ * a wait for more is skipped.
+ */
+static ssize_t
+request_fill_idle(struct ss_request *req, double *deadline)
+{
+	ssize_t r;
+
+	if (req->fd < 0)
+		return request_fill(req, deadline);
+	/* Ordered against server_end_idle: one of the two sees the other. */
+	atomic_store(&req->idle, true);
+	if (!atomic_load(&req->srv->end_idle)) {
+		r = request_fill(req, deadline);
+	} else {
+		req->rpos = req->rlen = 0;
+		r = recv(req->fd, req->in, req->rcap, MSG_DONTWAIT);
+		if (r > 0) {
+			req->rlen = (size_t)r;
+			req->bytes_in += (size_t)r;
+		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			atomic_store(&req->cut, true);
+			r = 0;
+		}
+	}
+	atomic_store(&req->idle, false);
+	return r;
+}
+
+/*
  * Makes the line buffer hold at least `need` bytes, doubling from a small
  * start so short lines cost little, never beyond `most`.
  */
@@ -289,7 +338,8 @@ request_line(struct ss_request *req, char **buf, size_t *cap, size_t limit,
 		ssize_t r;
 
 		if (req->rpos == req->rlen) {
-			r = request_fill(req, &deadline);
+			r = stored == 0 ? request_fill_idle(req, &deadline) :
+			    request_fill(req, &deadline);
 			if (r < 0)
 				return -1;
 			if (r == 0)

@@ -5,6 +5,7 @@
 #ifndef SS_REQUEST_H
 #define SS_REQUEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -44,6 +45,8 @@ struct ss_request {
 	size_t outlen;
 	size_t bytes_in, bytes_out;	/* for the access log line */
 	bool counted;		/* holds one of its source's max_per_source */
+	atomic_bool idle;	/* waiting for a line, nothing buffered */
+	atomic_bool cut;	/* ended by the daemon's stop */
 	bool proxy_pending;	/* its PROXY header is still to be read */
 	double started;
 	char rbuf[REQUEST_RBUF_SIZE];
@@ -64,5 +67,12 @@ ssize_t request_stream_recv(struct ss_request *req, void *buf, size_t n,
     double *deadline);
 ssize_t request_stream_send(struct ss_request *req, const void *buf,
     size_t n, double *deadline);
+
+/*
+ * The request the calling thread serves (lifecycle_run sets it), for
+ * signal handlers: the crash report and a child's end of idle requests.
+ */
+void request_set_current(struct ss_request *req);
+struct ss_request *request_current(void);
 
 #endif /* SS_REQUEST_H */

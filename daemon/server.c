@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "concurrency.h"
 #include "conf.h"
+#include "crash.h"
 #include "lifecycle.h"
 #include "daemon.h"
 #include "log.h"
@@ -36,6 +37,8 @@
 #define SERVER_ACCEPT_BACKOFF	0.1
 /* Grace after the stop deadline for requests cut at their next I/O. */
 #define SERVER_ABORT_GRACE	1.0
+/* The same after a second stop signal, which wants the stop now. */
+#define SERVER_HURRY_GRACE	0.2
 
 struct ss_server *
 server_new(const struct conf_server *conf, struct daemon *daemon)
@@ -202,8 +205,10 @@ server_live_add(struct ss_request *req)
 	if (req->fd < 0 || srv->child)
 		return;
 	pthread_mutex_lock(&srv->lock);
-	if (srv->cut)
+	if (srv->cut) {
 		(void)shutdown(req->fd, SHUT_RDWR);
+		atomic_store(&req->cut, true);
+	}
 	req->live_prev = NULL;
 	req->live_next = srv->live;
 	if (srv->live != NULL)
@@ -239,10 +244,138 @@ server_cut(struct ss_server *srv)
 	pthread_mutex_lock(&srv->lock);
 	if (!srv->cut) {
 		srv->cut = true;
-		for (req = srv->live; req != NULL; req = req->live_next)
+		for (req = srv->live; req != NULL; req = req->live_next) {
 			(void)shutdown(req->fd, SHUT_RDWR);
+			atomic_store(&req->cut, true);
+		}
 	}
 	pthread_mutex_unlock(&srv->lock);
+}
+
+/* The address the socket really has: systemd's may differ from listen. */
+static const char *
+server_where(const struct ss_server *srv, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!srv->inherited || getsockname(srv->listen_fd,
+	    (struct sockaddr *)&ss, &len) < 0)
+		return srv->conf->listen;
+	addr_format((struct sockaddr *)&ss, len, buf, size);
+	return buf;
+}
+
+void
+server_end_idle(struct ss_server *srv)
+{
+	struct ss_request *req;
+
+	pthread_mutex_lock(&srv->lock);
+	/* Ordered against request_fill_idle: one of the two sees the other. */
+	atomic_store(&srv->end_idle, true);
+	for (req = srv->live; req != NULL; req = req->live_next)
+		if (atomic_load(&req->idle)) {
+			/* The read returns what was sent, then end of input. */
+			(void)shutdown(req->fd, SHUT_RD);
+			atomic_store(&req->cut, true);
+		}
+	pthread_mutex_unlock(&srv->lock);
+	/* Forked children are told by the server's thread (model->end_idle). */
+	server_wake(srv);
+}
+
+double
+server_drain_deadline(struct ss_server *srv, double deadline)
+{
+	if (atomic_load(&srv->hurry) && srv->hurry_until < deadline)
+		return srv->hurry_until;
+	return deadline;
+}
+
+void
+server_hurry(struct ss_server *srv)
+{
+	srv->hurry_until = clock_now() + SERVER_HURRY_GRACE;
+	atomic_store(&srv->hurry, true);
+	server_cut(srv);
+	pthread_mutex_lock(&srv->lock);
+	pthread_cond_broadcast(&srv->idle);
+	pthread_mutex_unlock(&srv->lock);
+	server_wake(srv);
+}
+
+/* The server a forked child serves, for its signal handler. */
+static struct ss_server *server_child_self;
+
+static void
+server_child_end_idle(int sig)
+{
+	struct ss_request *req = request_current();
+
+	(void)sig;
+	atomic_store(&server_child_self->end_idle, true);
+	if (req != NULL && req->fd >= 0 && atomic_load(&req->idle)) {
+		(void)shutdown(req->fd, SHUT_RD);
+		atomic_store(&req->cut, true);
+	}
+}
+
+void
+server_child_init(struct ss_server *srv)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	server_child_self = srv;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = server_child_end_idle;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SERVER_END_IDLE_SIGNAL, &sa, NULL);
+	/* Sent before this point, it waited, blocked, for the handler. */
+	sigemptyset(&set);
+	sigaddset(&set, SERVER_END_IDLE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* At most this many abandoned requests are named one by one. */
+#define SERVER_REPORT_MAX	10
+
+unsigned
+server_report_abandoned(struct ss_server *srv)
+{
+	const struct ss_request *req;
+	unsigned n = 0, left;
+	double now = clock_now();
+
+	pthread_mutex_lock(&srv->lock);
+	for (req = srv->live; req != NULL; req = req->live_next)
+		if (n++ < SERVER_REPORT_MAX)
+			log_warning("server %s: abandoned at the stop deadline: "
+			    "request from %s, running for %.1fs in plugin %s",
+			    srv->name, req->name, now - req->started,
+			    srv->handler->name);
+	left = srv->in_flight;
+	pthread_mutex_unlock(&srv->lock);
+	/* Datagrams, forked children, or more than named. */
+	if (left > n || n > SERVER_REPORT_MAX)
+		log_warning("server %s: %u request(s) abandoned at the stop "
+		    "deadline in all (plugin %s)", srv->name,
+		    left > n ? left : n, srv->handler->name);
+	return left > n ? left : n;
+}
+
+void
+server_log_status(struct ss_server *srv, const char *state)
+{
+	char where[ADDR_NAME_MAX];
+
+	log_notice("server %s: %s %s %s, %s, %d workers, handler %s %s: "
+	    "requests: %u in flight, %llu since start", srv->name, state,
+	    srv->transport->name, server_where(srv, where, sizeof(where)),
+	    srv->concurrency->name, srv->conf->workers, srv->handler->name,
+	    srv->handler->version, atomic_load(&srv->shared->active),
+	    atomic_load(&srv->shared->requests));
 }
 
 static bool
@@ -485,37 +618,25 @@ server_serve(struct ss_server *srv)
 static void *
 server_thread(void *arg)
 {
+	char altstack[CRASH_ALTSTACK_SIZE];
 	struct ss_server *srv = arg;
 	const struct concurrency_ops *model = srv->concurrency;
 	unsigned left;
 
+	crash_thread_begin(altstack);
 	server_serve(srv);
 	left = model->drain(srv, srv->stop_deadline);
 	if (left > 0 && model->abort != NULL)
 		model->abort(srv);
 	if (left > 0)
 		left = model->drain(srv, clock_now() + SERVER_ABORT_GRACE);
-	srv->abandoned = left;
 	if (left > 0)
-		log_warning("server %s: %u request(s) did not finish by the "
-		    "shutdown deadline", srv->name, left);
+		left = server_report_abandoned(srv);
+	srv->abandoned = left;
+	crash_thread_end();
 	atomic_store(&srv->finished, true);
 	daemon_server_done(srv->daemon);
 	return NULL;
-}
-
-/* The address the socket really has: systemd's may differ from listen. */
-static const char *
-server_where(const struct ss_server *srv, char *buf, size_t size)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (!srv->inherited || getsockname(srv->listen_fd,
-	    (struct sockaddr *)&ss, &len) < 0)
-		return srv->conf->listen;
-	addr_format((struct sockaddr *)&ss, len, buf, size);
-	return buf;
 }
 
 int

@@ -9,6 +9,7 @@
 #define SS_SERVER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -25,6 +26,9 @@ struct concurrency_ops;
 struct server_shared {
 	/* clock_now() of the last request begun, in nanoseconds. */
 	_Atomic long long last_request_ns;
+	/* Requests begun, and running their hooks, in any process. */
+	atomic_ullong requests;
+	atomic_uint active;
 };
 
 struct ss_server {
@@ -57,6 +61,9 @@ struct ss_server {
 
 	atomic_bool stopping;
 	double stop_deadline;		/* valid once stopping is set */
+	atomic_bool end_idle;		/* the daemon stops: idle requests end */
+	atomic_bool hurry;		/* a second stop signal: end everything */
+	double hurry_until;		/* valid once hurry is set */
 
 	pthread_mutex_t lock;		/* guards in_flight and the model's state */
 	pthread_cond_t idle;		/* signalled when in_flight drops */
@@ -118,6 +125,42 @@ void server_live_remove(struct ss_request *req);
  * starts later. Callable from any thread.
  */
 void server_cut(struct ss_server *srv);
+
+/*
+ * The daemon stops (not a reload): requests idle in a line read, with
+ * nothing buffered, end at once as at end of input, here and in forked
+ * children (which the server's thread tells by SERVER_END_IDLE_SIGNAL).
+ * Callable from the main thread, after server_stop.
+ */
+void server_end_idle(struct ss_server *srv);
+
+/*
+ * A second stop signal: cuts every live request now, and the model stops
+ * waiting for what is left. Callable from the main thread.
+ */
+void server_hurry(struct ss_server *srv);
+
+/*
+ * What a model's drain waits until instead of `deadline`: sooner once
+ * hurried. Drains call it each time they wake.
+ */
+double server_drain_deadline(struct ss_server *srv, double deadline);
+
+/*
+ * In a forked child of srv: SERVER_END_IDLE_SIGNAL, blocked in the daemon
+ * since before the fork, ends the child's idle request from now on.
+ */
+#define SERVER_END_IDLE_SIGNAL	(SIGRTMIN + 1)
+void server_child_init(struct ss_server *srv);
+
+/*
+ * Logs the requests srv leaves running (client and time) as abandoned at
+ * the stop; returns how many there are.
+ */
+unsigned server_report_abandoned(struct ss_server *srv);
+
+/* SIGUSR1: one line saying how srv is doing. */
+void server_log_status(struct ss_server *srv, const char *state);
 
 /* In-flight accounting shared by every concurrency model. */
 void server_request_begin(struct ss_server *srv);

@@ -864,7 +864,8 @@ START_TEST(test_spinning_child_killed_at_stop)
 		    "killed by signal 15"), "no log line says \"child PID "
 		    "killed by signal 15\"%s", h_daemon_log_tail(&d));
 	else
-		ck_assert_msg(h_log_line_has(&d, "ignored SIGTERM", "SIGKILL"),
+		ck_assert_msg(h_log_line_has(&d, "still running after SIGTERM",
+		    "SIGKILL"),
 		    "no warning says SIGKILL followed%s",
 		    h_daemon_log_tail(&d));
 }
@@ -874,8 +875,8 @@ END_TEST
  * (c) threading, the same handle: a thread cannot be killed from
  * outside, so at the deadline (plus the daemon's grace for requests cut
  * at their next I/O, which this one never makes) the request is
- * abandoned: the daemon logs that it "did not finish by the shutdown
- * deadline", skips the plugin's fini ("fini skipped") since the plugin
+ * abandoned: the daemon logs that it was "abandoned at the stop
+ * deadline", with its client, skips the plugin's fini ("fini skipped") since the plugin
  * is still running, and exits 0 anyway. Its exit closes the connection,
  * and no process is left.
  */
@@ -895,9 +896,9 @@ START_TEST(test_spinning_thread_abandoned_at_stop)
 	expect_closed(&d, fd, "the client of the abandoned thread");
 	close(fd);
 	expect_no_process_left(&d, conf);
-	ck_assert_msg(h_log_contains(&d, "did not finish by the shutdown "
-	    "deadline"), "no log line says a request \"did not finish by the "
-	    "shutdown deadline\"%s", h_daemon_log_tail(&d));
+	ck_assert_msg(h_log_contains(&d, "abandoned at the stop deadline: "
+	    "request from"), "no log line says a request was \"abandoned at "
+	    "the stop deadline\"%s", h_daemon_log_tail(&d));
 	ck_assert_msg(h_log_contains(&d, "fini skipped"), "no log line says "
 	    "\"fini skipped\"%s", h_daemon_log_tail(&d));
 }
