@@ -5,7 +5,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -140,7 +139,7 @@ END_TEST
 
 /* Plugins the loader must refuse, and the word that says why. */
 enum plugin_home {
-	IN_TMPDIR, IN_SRCDIR, IN_FIXTURES,
+	IN_TMPDIR, FROM_SRCDIR, IN_FIXTURES,
 	/* A good plugin (echo.so) made unsafe to load: */
 	WRITABLE_FILE, WRITABLE_DIR, FOREIGN_FILE,
 };
@@ -152,7 +151,7 @@ static const struct refusal {
 	int start_status;	/* without -t: init failing is a runtime error */
 } refusals[] = {
 	{ "missing", IN_TMPDIR, "No such file", 2 },
-	{ "not_a_plugin", IN_SRCDIR, "invalid ELF header", 2 },
+	{ "not_a_plugin", FROM_SRCDIR, "invalid ELF header", 2 },
 	{ "no_symbol", IN_FIXTURES, "ss_handler", 2 },
 	{ "bad_abi", IN_FIXTURES, "ABI", 2 },
 	{ "no_handle", IN_FIXTURES, "handle", 2 },
@@ -164,52 +163,40 @@ static const struct refusal {
 
 #define NREFUSALS ((int)(sizeof(refusals) / sizeof(refusals[0])))
 
-/* A copy of echo.so at path with the given mode, owned by uid. */
-static void
-unsafe_copy(const char *path, mode_t mode, uid_t uid)
+/* A copy of echo.so at NAME in the temporary directory, owned by uid. */
+static const char *
+unsafe_copy(const char *name, mode_t mode, uid_t uid)
 {
-	char buf[65536];
-	ssize_t n;
-	int in, out;
+	const char *path = h_copy_file(h_path("%s/echo.so",
+	    h_env("SS_PLUGIN_DIR")), name, mode);
 
-	in = open(h_path("%s/echo.so", h_env("SS_PLUGIN_DIR")), O_RDONLY);
-	out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ck_assert_msg(in >= 0 && out >= 0, "copy to %s: %s", path,
+	ck_assert_msg(chown(path, uid, 0) == 0, "chown %s: %s", path,
 	    strerror(errno));
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		ck_assert_msg(write(out, buf, (size_t)n) == n, "write %s", path);
-	close(in);
-	close(out);
-	ck_assert_msg(chmod(path, mode) == 0 && chown(path, uid, 0) == 0,
-	    "chmod/chown %s: %s", path, strerror(errno));
+	return path;
 }
 
 static const char *
 refusal_path(const struct refusal *f)
 {
-	const char *dir, *path;
+	const char *dir;
 
 	switch (f->home) {
 	case WRITABLE_FILE:
-		path = h_path("%s/%s.so", h_tmpdir(), f->name);
-		unsafe_copy(path, 0666, 0);
-		return path;
+		return unsafe_copy(h_path("%s.so", f->name), 0666, 0);
 	case WRITABLE_DIR:
 		dir = h_path("%s/open", h_tmpdir());
 		ck_assert_msg(mkdir(dir, 0700) == 0 && chmod(dir, 0777) == 0,
 		    "mkdir %s: %s", dir, strerror(errno));
-		path = h_path("%s/%s.so", dir, f->name);
-		unsafe_copy(path, 0644, 0);
-		return path;
+		return unsafe_copy(h_path("open/%s.so", f->name), 0644, 0);
 	case FOREIGN_FILE:
-		path = h_path("%s/%s.so", h_tmpdir(), f->name);
-		unsafe_copy(path, 0644, 4242);
-		return path;
+		return unsafe_copy(h_path("%s.so", f->name), 0644, 4242);
 	case IN_TMPDIR:
 		return h_path("%s/%s.so", h_tmpdir(), f->name);
-	case IN_SRCDIR:
-		return h_path("%s/tests/fixtures/%s.so", h_env("SS_SRCDIR"),
-		    f->name);
+	case FROM_SRCDIR:
+		/* A copy: the checkout's modes may make it group-writable. */
+		return h_copy_file(h_path("%s/tests/fixtures/%s.so",
+		    h_env("SS_SRCDIR"), f->name), h_path("%s.so", f->name),
+		    0644);
 	case IN_FIXTURES:
 		break;
 	}
