@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "installdirs.h"
 #include "conf.h"
 #include "activation.h"
 #include "daemon.h"
