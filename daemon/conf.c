@@ -612,6 +612,19 @@ conf_server_unique(struct conf *conf, size_t idx,
 	}
 }
 
+/* The handler's file and line, for a plugin that fails to load or init. */
+static void
+conf_server_plugin_lines(struct conf *conf, struct conf_server *srv,
+    const config_setting_t *group)
+{
+	const config_setting_t *s = config_setting_get_member(group, "handler");
+	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
+
+	srv->handler_file = file != NULL ? file : conf->path;
+	srv->handler_line = member_line(group, "handler");
+	srv->options_line = srv->options != NULL ? line_of(srv->options) : 0;
+}
+
 static void
 conf_server(struct conf *conf, size_t idx, const config_setting_t *group)
 {
@@ -632,6 +645,7 @@ conf_server(struct conf *conf, size_t idx, const config_setting_t *group)
 			conf_error(conf, line_of(group), "server has no '%s' "
 			    "(expected %s = \"...\";)", required[i],
 			    required[i]);
+	conf_server_plugin_lines(conf, srv, group);
 	conf_server_resolve(conf, srv, group);
 	conf_server_unique(conf, idx, group);
 }

@@ -55,6 +55,10 @@ struct conf_server {
 	const config_setting_t *proxy_trusted_list;	/* as written */
 	struct acl proxy_trusted;		/* allow: who may send one */
 	int line;				/* where the server is declared */
+	/* Where plugin errors are reported (options_line 0: no options). */
+	const char *handler_file;
+	int handler_line;
+	int options_line;
 };
 
 struct conf {

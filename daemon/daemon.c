@@ -225,28 +225,39 @@ daemon_finished(const struct daemon *d)
 	return d->nretired == 0;
 }
 
+/* Plugin problems are configuration errors, printed as conf_load's are. */
 int
 daemon_load_plugins(struct daemon *d)
 {
+	char error[SERVER_ERROR_SIZE];
 	int rc = 0;
 	size_t i;
 
 	for (i = 0; i < d->nservers; i++)
 		if (server_load(d->servers[i], d->conf->plugin_dir,
-		    false, d->conf->uid) < 0)
+		    false, d->conf->uid, error, sizeof(error)) < 0) {
+			fprintf(stderr, "%s\n", error);
 			rc = -1;
+		}
 	return rc;
 }
 
 int
 daemon_init_plugins(struct daemon *d)
 {
+	char error[SERVER_ERROR_SIZE];
 	int rc = 0;
 	size_t i;
 
-	for (i = 0; i < d->nservers; i++)
-		if (server_init(d->servers[i]) < 0)
+	for (i = 0; i < d->nservers; i++) {
+		/* One that failed to load has been reported already. */
+		if (d->servers[i]->plugin == NULL)
+			continue;
+		if (server_init(d->servers[i], error, sizeof(error)) < 0) {
+			fprintf(stderr, "%s\n", error);
 			rc = -1;
+		}
+	}
 	return rc;
 }
 

@@ -56,7 +56,12 @@ int daemon_create(struct daemon *d, struct conf *conf,
     const char *default_plugin_dir, int log_level_option);
 void daemon_destroy(struct daemon *d);
 
-/* Each returns -1 after logging every failure it found. */
+/*
+ * Each returns -1 after logging every failure it found; the two for
+ * plugins print theirs on stderr as configuration errors ("FILE:LINE:
+ * server NAME: ..."), one per server, and init skips the servers whose
+ * plugin is not loaded.
+ */
 int daemon_load_plugins(struct daemon *d);
 int daemon_init_plugins(struct daemon *d);
 void daemon_fini_plugins(struct daemon *d);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "installdirs.h"
 #include "conf.h"
 #include "crash.h"
 #include "activation.h"
@@ -120,14 +121,18 @@ conf_read_reporting(struct conf *conf, const struct options *o,
 	return -1;
 }
 
-/* -t: everything a start would check, short of binding the sockets. */
+/*
+ * -t: everything a start would check, short of binding the sockets. The
+ * plugins that loaded are initialised even when others did not, so that
+ * every problem is reported at once.
+ */
 static int
-config_test(struct daemon *d, const char *path)
+config_test(struct daemon *d, const char *path, int loaded)
 {
 	int rc = daemon_init_plugins(d);
 
 	daemon_fini_plugins(d);
-	if (rc < 0)
+	if (rc < 0 || loaded < 0)
 		return EXIT_CONFIG;
 	fprintf(stderr, "sockservd: configuration file %s test is successful\n",
 	    path);
@@ -172,7 +177,7 @@ serve(struct daemon *d, const struct options *o)
 	char pidbuf[4096];
 	const char *pid_file = absolute_path(conf->pid_file, pidbuf,
 	    sizeof(pidbuf));
-	int report = -1, rc = 0;
+	int report = -1, rc = 0, failure = EXIT_RUNTIME;
 
 	if ((pid_file != NULL && pidfile_check(pid_file) < 0) ||
 	    daemon_signals_init(d) < 0 || activation_adopt(d) < 0 ||
@@ -184,8 +189,12 @@ serve(struct daemon *d, const struct options *o)
 		return EXIT_RUNTIME;
 	if (pid_file != NULL && pidfile_write(pid_file) < 0)
 		goto fail;
-	if (crash_init() < 0 || daemon_init_plugins(d) < 0 ||
-	    drop_privileges(conf) < 0) {
+	/* A plugin that refuses its options is a configuration error. */
+	if (crash_init() < 0)
+		goto fail;
+	if (daemon_init_plugins(d) < 0)
+		failure = EXIT_CONFIG;
+	if (failure == EXIT_CONFIG || drop_privileges(conf) < 0) {
 		daemon_fini_plugins(d);
 		goto fail;
 	}
@@ -213,10 +222,10 @@ serve(struct daemon *d, const struct options *o)
 		_exit(rc);
 	return rc;
 fail:
-	process_report(report, EXIT_RUNTIME);
+	process_report(report, failure);
 	if (pid_file != NULL)
 		pidfile_remove(pid_file);
-	return EXIT_RUNTIME;
+	return failure;
 }
 
 int
@@ -245,10 +254,10 @@ main(int argc, char **argv)
 	if (daemon_create(&d, conf, plugin_dir, o.log_level ?
 	    conf_log_level(o.log_level) : -1) < 0)
 		rc = EXIT_RUNTIME;
+	else if (o.test)
+		rc = config_test(&d, o.config, daemon_load_plugins(&d));
 	else if (daemon_load_plugins(&d) < 0)
 		rc = EXIT_CONFIG;
-	else if (o.test)
-		rc = config_test(&d, o.config);
 	else
 		rc = serve(&d, &o);
 	daemon_destroy(&d);

@@ -4,6 +4,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,31 +55,46 @@ plugin_check(struct plugin *plugin, const struct ss_handler *h,
 	return NULL;
 }
 
+static bool
+plugin_owner_ok(const struct stat *st, uid_t trusted)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid() ||
+	    st->st_uid == trusted;
+}
+
 /*
  * A plugin runs with the daemon's privileges, so only root or the
  * daemon's own user may be able to change it or the directory it is in.
- * Returns NULL when both are safe, else why not (in buf).
+ * Returns NULL when both are safe, else why not (in buf), naming the file
+ * or directory to fix. A file is fixed in place; a directory others can
+ * write, such as /tmp, is no place for a plugin, and must not be "fixed".
  */
 static const char *
 plugin_unsafe(const char *path, uid_t trusted, char *buf, size_t size)
 {
 	char *copy = strdup(path);
-	const char *what[2] = { path, copy ? dirname(copy) : NULL };
+	const char *dir = copy != NULL ? dirname(copy) : NULL;
 	struct stat st;
-	size_t i;
 
 	buf[0] = '\0';
-	for (i = 0; i < 2 && buf[0] == '\0'; i++) {
-		if (what[i] == NULL || stat(what[i], &st) < 0)
-			continue;
-		if (st.st_uid != 0 && st.st_uid != geteuid() &&
-		    st.st_uid != trusted)
+	if (stat(path, &st) == 0) {
+		if (!plugin_owner_ok(&st, trusted))
 			snprintf(buf, size, "%s is owned by uid %ld, not by "
-			    "root or the daemon's user (chown root %s)",
-			    what[i], (long)st.st_uid, what[i]);
+			    "root or the daemon's user (chown root %s)", path,
+			    (long)st.st_uid, path);
 		else if (st.st_mode & (S_IWGRP | S_IWOTH))
 			snprintf(buf, size, "%s is writable by group or others "
-			    "(chmod go-w %s)", what[i], what[i]);
+			    "(chmod go-w %s)", path, path);
+	}
+	if (buf[0] == '\0' && dir != NULL && stat(dir, &st) == 0) {
+		if (!plugin_owner_ok(&st, trusted))
+			snprintf(buf, size, "its directory %s is owned by uid "
+			    "%ld (a plugin must live in a directory owned by "
+			    "root or the daemon's user)", dir, (long)st.st_uid);
+		else if (st.st_mode & (S_IWGRP | S_IWOTH))
+			snprintf(buf, size, "its directory %s is writable by "
+			    "group or others (a plugin must live in a directory "
+			    "only root or the daemon's user can write)", dir);
 	}
 	free(copy);
 	return buf[0] != '\0' ? buf : NULL;
@@ -106,58 +122,90 @@ plugin_copy(struct plugin *plugin, char *dlpath, size_t size)
 	return 0;
 }
 
+static void plugin_refuse(char *error_r, size_t size, const char *path,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* "cannot load plugin PATH: REASON" into error_r. */
+static void
+plugin_refuse(char *error_r, size_t size, const char *path,
+    const char *fmt, ...)
+{
+	int n = snprintf(error_r, size, "cannot load plugin %s: ", path);
+	va_list ap;
+
+	if (n < 0 || (size_t)n >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(error_r + n, size - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* dlopen()s the file (or its fresh copy) and finds its descriptor. */
+static const struct ss_handler *
+plugin_dlopen(struct plugin *plugin, bool fresh, char *error_r,
+    size_t size)
+{
+	const struct ss_handler *h;
+	const char *why;
+	char dlpath[64];
+
+	if (fresh && plugin_copy(plugin, dlpath, sizeof(dlpath)) < 0) {
+		plugin_refuse(error_r, size, plugin->path, "copy: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	plugin->dl = dlopen(fresh ? dlpath : plugin->path,
+	    RTLD_NOW | RTLD_LOCAL);
+	if (plugin->dl == NULL) {
+		plugin_refuse(error_r, size, plugin->path, "%s", dlerror());
+		return NULL;
+	}
+	dlerror();
+	h = dlsym(plugin->dl, "ss_handler");
+	if (h == NULL) {
+		why = dlerror();
+		plugin_refuse(error_r, size, plugin->path, "no 'ss_handler' "
+		    "symbol (%s)", why ? why : "it is NULL");
+	}
+	return h;
+}
+
 struct plugin *
 plugin_open(const char *handler, const char *plugin_dir, bool fresh,
-    uid_t trusted)
+    uid_t trusted, char *error_r, size_t size)
 {
 	const struct ss_handler *h;
 	struct plugin *plugin;
 	const char *why;
-	char whybuf[1024], dlpath[64];
+	char whybuf[1024];
 
 	plugin = calloc(1, sizeof(*plugin));
 	if (plugin == NULL) {
-		log_error("cannot load plugin %s: out of memory", handler);
+		plugin_refuse(error_r, size, handler, "out of memory");
 		return NULL;
 	}
 	plugin->memfd = -1;
 	plugin->refs = 1;
 	plugin->path = plugin_path(handler, plugin_dir);
 	if (plugin->path == NULL) {
-		log_error("cannot load plugin %s: out of memory", handler);
+		plugin_refuse(error_r, size, handler, "out of memory");
 		goto fail;
 	}
 	if (stat(plugin->path, &plugin->st) < 0) {
-		log_errno(LOG_ERR, "cannot load plugin %s", plugin->path);
+		plugin_refuse(error_r, size, plugin->path, "%s",
+		    strerror(errno));
 		goto fail;
 	}
 	if ((why = plugin_unsafe(plugin->path, trusted, whybuf,
 	    sizeof(whybuf))) != NULL) {
-		log_error("cannot load plugin %s: unsafe: %s", plugin->path,
-		    why);
+		plugin_refuse(error_r, size, plugin->path, "unsafe: %s", why);
 		goto fail;
 	}
-	if (fresh && plugin_copy(plugin, dlpath, sizeof(dlpath)) < 0) {
-		log_errno(LOG_ERR, "cannot load plugin %s: copy", plugin->path);
+	if ((h = plugin_dlopen(plugin, fresh, error_r, size)) == NULL)
 		goto fail;
-	}
-	plugin->dl = dlopen(fresh ? dlpath : plugin->path,
-	    RTLD_NOW | RTLD_LOCAL);
-	if (plugin->dl == NULL) {
-		log_error("cannot load plugin %s: %s", plugin->path, dlerror());
-		goto fail;
-	}
-	dlerror();
-	h = dlsym(plugin->dl, "ss_handler");
-	if (h == NULL) {
-		why = dlerror();
-		log_error("cannot load plugin %s: no 'ss_handler' symbol (%s)",
-		    plugin->path, why ? why : "it is NULL");
-		goto fail;
-	}
 	why = plugin_check(plugin, h, whybuf, sizeof(whybuf));
 	if (why != NULL) {
-		log_error("cannot load plugin %s: %s", plugin->path, why);
+		plugin_refuse(error_r, size, plugin->path, "%s", why);
 		goto fail;
 	}
 	log_debug("loaded plugin %s (%s %s)", plugin->path,

@@ -59,6 +59,7 @@ reload_plugin(const struct daemon *d, struct ss_server *srv,
 {
 	const char *plugin_dir = conf->plugin_dir;
 	char *path = plugin_path(srv->conf->handler, plugin_dir);
+	char error[SERVER_ERROR_SIZE];
 	size_t i;
 
 	if (path == NULL) {
@@ -75,7 +76,12 @@ reload_plugin(const struct daemon *d, struct ss_server *srv,
 		}
 	}
 	free(path);
-	return server_load(srv, plugin_dir, true, conf->uid);
+	if (server_load(srv, plugin_dir, true, conf->uid, error,
+	    sizeof(error)) < 0) {
+		log_error("%s", error);
+		return -1;
+	}
+	return 0;
 }
 
 /* Undoes reload_build: nothing of the running servers is touched. */
@@ -106,6 +112,7 @@ reload_build_one(struct daemon *d, struct successor *next, size_t i)
 	const struct conf_server *cs = &next->conf->servers[i];
 	struct ss_server *srv = server_new(cs, d);
 	struct ss_server *old;
+	char error[SERVER_ERROR_SIZE];
 
 	if (srv == NULL) {
 		log_error("out of memory");
@@ -122,9 +129,12 @@ reload_build_one(struct daemon *d, struct successor *next, size_t i)
 		    old->conf->request_timeout == cs->request_timeout &&
 		    old->conf->tcp_nodelay == cs->tcp_nodelay;
 	}
-	if (reload_plugin(d, srv, next->conf) < 0 ||
-	    server_open(srv) < 0 || server_init(srv) < 0)
+	if (reload_plugin(d, srv, next->conf) < 0 || server_open(srv) < 0)
 		return -1;
+	if (server_init(srv, error, sizeof(error)) < 0) {
+		log_error("%s", error);
+		return -1;
+	}
 	return 0;
 }
 

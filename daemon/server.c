@@ -106,12 +106,18 @@ server_free(struct ss_server *srv)
 
 int
 server_load(struct ss_server *srv, const char *plugin_dir, bool fresh,
-    uid_t trusted)
+    uid_t trusted, char *error_r, size_t size)
 {
-	srv->plugin = plugin_open(srv->conf->handler, plugin_dir, fresh,
-	    trusted);
-	if (srv->plugin == NULL)
+	const struct conf_server *cs = srv->conf;
+	char why[PLUGIN_ERROR_SIZE];
+
+	srv->plugin = plugin_open(cs->handler, plugin_dir, fresh, trusted,
+	    why, sizeof(why));
+	if (srv->plugin == NULL) {
+		snprintf(error_r, size, "%s:%d: server %s: %s",
+		    cs->handler_file, cs->handler_line, srv->name, why);
 		return -1;
+	}
 	srv->handler = &srv->plugin->handler;
 	return 0;
 }
@@ -124,11 +130,15 @@ server_share_plugin(struct ss_server *srv, struct plugin *plugin)
 }
 
 int
-server_init(struct ss_server *srv)
+server_init(struct ss_server *srv, char *error_r, size_t size)
 {
+	const struct conf_server *cs = srv->conf;
+
 	if (srv->handler->init != NULL &&
-	    srv->handler->init(srv, srv->conf->options) != 0) {
-		log_error("server '%s': plugin %s: init failed", srv->name,
+	    srv->handler->init(srv, cs->options) != 0) {
+		snprintf(error_r, size, "%s:%d: server %s: plugin %s: init "
+		    "refused its options", cs->handler_file, cs->options_line ?
+		    cs->options_line : cs->handler_line, srv->name,
 		    srv->plugin->path);
 		return -1;
 	}

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include <sockserv/plugin.h>
@@ -80,16 +81,26 @@ struct ss_server *server_new(const struct conf_server *conf,
     struct daemon *daemon);
 void server_free(struct ss_server *srv);
 
+/* Room for an error server_load or server_init hands up. */
+#define SERVER_ERROR_SIZE	4096
+
 /*
  * Loads the plugin (a private copy when `fresh`, trusting files of
- * `trusted` too: see plugin_open); logs and returns -1 on failure.
+ * `trusted` too: see plugin_open). On failure returns -1 with
+ * "FILE:LINE: server NAME: cannot load plugin PATH: REASON" in error_r
+ * (`size` bytes), at the line of the handler setting, for the caller to
+ * report once.
  */
 int server_load(struct ss_server *srv, const char *plugin_dir, bool fresh,
-    uid_t trusted);
+    uid_t trusted, char *error_r, size_t size);
 /* Uses a plugin another server has loaded already. */
 void server_share_plugin(struct ss_server *srv, struct plugin *plugin);
-/* Runs the plugin's init; logs and returns -1 on failure. */
-int server_init(struct ss_server *srv);
+/*
+ * Runs the plugin's init. When it refuses, returns -1 with "FILE:LINE:
+ * server NAME: plugin PATH: init refused its options" in error_r, at the
+ * line of the options (of the handler when there are none).
+ */
+int server_init(struct ss_server *srv, char *error_r, size_t size);
 void server_fini(struct ss_server *srv);
 
 /* Binds the listening socket and creates the wake descriptors. */

@@ -9,6 +9,9 @@ set -u
 builddir=${SS_BUILDDIR:-$(dirname "$SS_SOCKSERVD")/..}
 status=0
 daemon_pid=
+# The daemon refuses plugins in directories group or others can write;
+# what this test installs must not depend on the umask it was run with.
+umask 022
 
 fail() {
 	printf 'FAIL: %s\n' "$*"

@@ -5,8 +5,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -138,9 +138,21 @@ START_TEST(test_check_reports_every_error)
 }
 END_TEST
 
+/*
+ * One server, its handler on line 4 and its options, if any, on line 5:
+ * where plugin problems are reported.
+ */
+static const char plugin_conf[] =
+    "daemon: { log_level = \"info\"; };\n"
+    "servers = (\n"
+    "  { name = \"echo\"; transport = \"tcp\"; listen = \"127.0.0.1:%d\";\n"
+    "    handler = \"%s\";\n"
+    "    %s }\n"
+    ");\n";
+
 /* Plugins the loader must refuse, and the word that says why. */
 enum plugin_home {
-	IN_TMPDIR, IN_SRCDIR, IN_FIXTURES,
+	IN_TMPDIR, FROM_SRCDIR, IN_FIXTURES,
 	/* A good plugin (echo.so) made unsafe to load: */
 	WRITABLE_FILE, WRITABLE_DIR, FOREIGN_FILE,
 };
@@ -149,67 +161,58 @@ static const struct refusal {
 	const char *name;
 	enum plugin_home home;
 	const char *reason;
-	int start_status;	/* without -t: init failing is a runtime error */
+	const char *options;	/* line 5 of plugin_conf */
 } refusals[] = {
-	{ "missing", IN_TMPDIR, "No such file", 2 },
-	{ "not_a_plugin", IN_SRCDIR, "invalid ELF header", 2 },
-	{ "no_symbol", IN_FIXTURES, "ss_handler", 2 },
-	{ "bad_abi", IN_FIXTURES, "ABI", 2 },
-	{ "no_handle", IN_FIXTURES, "handle", 2 },
-	{ "init_fail", IN_FIXTURES, "init failed", 1 },
-	{ "writable_file", WRITABLE_FILE, "go-w", 2 },
-	{ "writable_dir", WRITABLE_DIR, "go-w", 2 },
-	{ "foreign_file", FOREIGN_FILE, "chown", 2 },
+	{ "missing", IN_TMPDIR, "No such file", "" },
+	{ "not_a_plugin", FROM_SRCDIR, "invalid ELF header", "" },
+	{ "no_symbol", IN_FIXTURES, "ss_handler", "" },
+	{ "bad_abi", IN_FIXTURES, "ABI", "" },
+	{ "no_handle", IN_FIXTURES, "handle", "" },
+	{ "init_fail", IN_FIXTURES, "init refused its options", "" },
+	{ "init_fail", IN_FIXTURES, "init refused its options",
+	    "options = { reason = \"none\"; };" },
+	{ "writable_file", WRITABLE_FILE, "go-w", "" },
+	{ "writable_dir", WRITABLE_DIR, "writable by group or others", "" },
+	{ "foreign_file", FOREIGN_FILE, "chown", "" },
 };
 
 #define NREFUSALS ((int)(sizeof(refusals) / sizeof(refusals[0])))
 
-/* A copy of echo.so at path with the given mode, owned by uid. */
-static void
-unsafe_copy(const char *path, mode_t mode, uid_t uid)
+/* A copy of echo.so at NAME in the temporary directory, owned by uid. */
+static const char *
+unsafe_copy(const char *name, mode_t mode, uid_t uid)
 {
-	char buf[65536];
-	ssize_t n;
-	int in, out;
+	const char *path = h_copy_file(h_path("%s/echo.so",
+	    h_env("SS_PLUGIN_DIR")), name, mode);
 
-	in = open(h_path("%s/echo.so", h_env("SS_PLUGIN_DIR")), O_RDONLY);
-	out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ck_assert_msg(in >= 0 && out >= 0, "copy to %s: %s", path,
+	ck_assert_msg(chown(path, uid, 0) == 0, "chown %s: %s", path,
 	    strerror(errno));
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		ck_assert_msg(write(out, buf, (size_t)n) == n, "write %s", path);
-	close(in);
-	close(out);
-	ck_assert_msg(chmod(path, mode) == 0 && chown(path, uid, 0) == 0,
-	    "chmod/chown %s: %s", path, strerror(errno));
+	return path;
 }
 
 static const char *
 refusal_path(const struct refusal *f)
 {
-	const char *dir, *path;
+	const char *dir;
 
 	switch (f->home) {
 	case WRITABLE_FILE:
-		path = h_path("%s/%s.so", h_tmpdir(), f->name);
-		unsafe_copy(path, 0666, 0);
-		return path;
+		return unsafe_copy(h_path("%s.so", f->name), 0666, 0);
 	case WRITABLE_DIR:
+		/* Private, but group-writable. */
 		dir = h_path("%s/open", h_tmpdir());
-		ck_assert_msg(mkdir(dir, 0700) == 0 && chmod(dir, 0777) == 0,
+		ck_assert_msg(mkdir(dir, 0700) == 0 && chmod(dir, 0770) == 0,
 		    "mkdir %s: %s", dir, strerror(errno));
-		path = h_path("%s/%s.so", dir, f->name);
-		unsafe_copy(path, 0644, 0);
-		return path;
+		return unsafe_copy(h_path("open/%s.so", f->name), 0644, 0);
 	case FOREIGN_FILE:
-		path = h_path("%s/%s.so", h_tmpdir(), f->name);
-		unsafe_copy(path, 0644, 4242);
-		return path;
+		return unsafe_copy(h_path("%s.so", f->name), 0644, 4242);
 	case IN_TMPDIR:
 		return h_path("%s/%s.so", h_tmpdir(), f->name);
-	case IN_SRCDIR:
-		return h_path("%s/tests/fixtures/%s.so", h_env("SS_SRCDIR"),
-		    f->name);
+	case FROM_SRCDIR:
+		/* A copy: the checkout's modes may make it group-writable. */
+		return h_copy_file(h_path("%s/tests/fixtures/%s.so",
+		    h_env("SS_SRCDIR"), f->name), h_path("%s.so", f->name),
+		    0644);
 	case IN_FIXTURES:
 		break;
 	}
@@ -217,37 +220,133 @@ refusal_path(const struct refusal *f)
 }
 
 /*
- * Runs the daemon with `mode` (-t or -F) on a config whose one server
- * uses the refused plugin;
- * the message must name the plugin file and the reason, as a word of its
- * own (so "handle" is not found in "no_handle.so" or "ss_handler").
+ * How the refusal of `plugin`, configured by `conf`, begins: FILE:LINE at
+ * the options when init refuses them, else at the handler.
+ */
+static const char *
+refusal_head(const struct refusal *f, const char *conf, const char *plugin)
+{
+	if (strstr(f->reason, "init") != NULL)
+		return h_path("%s:%d: server echo: plugin %s:", conf,
+		    f->options[0] != '\0' ? 5 : 4, plugin);
+	return h_path("%s:4: server echo: cannot load plugin %s:", conf,
+	    plugin);
+}
+
+/* Occurrences of needle in text. */
+static int
+count(const char *text, const char *needle)
+{
+	const char *p;
+	int n = 0;
+
+	for (p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * The one line of a refusal, beginning with `head`, must give the
+ * reason, as a word of its own (so "handle" is not found in
+ * "no_handle.so" or "ss_handler"); an unsafe directory must be named,
+ * and no shared directory such as /tmp be advised to change.
  */
 static void
-expect_refusal(const struct refusal *f, const char *mode, int status)
+expect_reason(const struct refusal *f, const char *plugin, const char *line,
+    const char *what)
+{
+	char dir[4096];
+
+	ck_assert_msg(h_contains_word(line, f->reason), "%s: expected the "
+	    "reason \"%s\" in:\n%s", what, f->reason, line);
+	if (f->home != WRITABLE_DIR)
+		return;
+	snprintf(dir, sizeof(dir), "%s", plugin);
+	*strrchr(dir, '/') = '\0';
+	ck_assert_msg(strstr(line, h_path("its directory %s ", dir)) != NULL,
+	    "%s: expected the directory %s named in:\n%s", what, dir, line);
+	ck_assert_msg(strstr(line, "chmod go-w /tmp") == NULL, "%s: advises "
+	    "chmod go-w of a shared directory:\n%s", what, line);
+}
+
+/*
+ * Runs the daemon with `mode` (-t or -F) on a config whose one server
+ * uses the refused plugin: it exits 2, with one plain line (as the
+ * config file's errors are, no log prefix) saying FILE:LINE, the server,
+ * the plugin and why.
+ */
+static void
+expect_refusal(const struct refusal *f, const char *mode)
 {
 	const char *plugin = refusal_path(f);
-	const char *conf = h_write_file("plugin.conf", echo_conf,
-	    h_free_port(), plugin);
-	const char *what = h_path("%s, %s", f->name, mode);
+	const char *conf = h_write_file("plugin.conf", plugin_conf,
+	    h_free_port(), plugin, f->options);
+	const char *head = refusal_head(f, conf, plugin);
+	const char *what = h_path("%s, %s", f->name, mode), *line;
 	struct h_result r;
 
 	h_run(&r, mode, "-f", conf);
-	expect_status(&r, status, what);
-	expect_output(&r, plugin, what);
-	ck_assert_msg(h_contains_word(r.output, f->reason), "%s: expected "
-	    "the reason \"%s\" in the output:\n%s", what, f->reason,
-	    r.output);
+	expect_status(&r, 2, what);
+	ck_assert_msg(count(r.output, head) == 1, "%s: expected %s once in "
+	    "the output:\n%s", what, h_quote(head, strlen(head)), r.output);
+	line = strstr(r.output, head);
+	ck_assert_msg(line == r.output || line[-1] == '\n', "%s: %s does not "
+	    "begin a line:\n%s", what, h_quote(head, strlen(head)), r.output);
+	expect_reason(f, plugin, h_path("%.*s", (int)strcspn(line, "\n"),
+	    line), what);
 }
 
 START_TEST(test_plugin_refused_by_check)
 {
-	expect_refusal(&refusals[_i], "-t", 2);
+	expect_refusal(&refusals[_i], "-t");
 }
 END_TEST
 
 START_TEST(test_plugin_refused_at_start)
 {
-	expect_refusal(&refusals[_i], "-F", refusals[_i].start_status);
+	expect_refusal(&refusals[_i], "-F");
+}
+END_TEST
+
+/*
+ * A reload to a config whose server uses the refused plugin fails: the
+ * log has the refusal once, as an error line with FILE:LINE, and the
+ * server goes on serving with its old plugin.
+ */
+START_TEST(test_plugin_refused_on_reload)
+{
+	const struct refusal *f = &refusals[_i];
+	int port = h_free_port(), fd;
+	const char *conf, *plugin, *head, *line;
+	struct h_daemon d;
+	char log[16384];
+
+	conf = h_write_file("plugin.conf", plugin_conf, port, "echo", "");
+	h_daemon_start(&d, conf, NULL);
+	h_daemon_wait_port(&d, port);
+	plugin = refusal_path(f);
+	h_write_file("plugin.conf", plugin_conf, port, plugin, f->options);
+	head = refusal_head(f, conf, plugin);
+	h_daemon_signal(&d, SIGHUP);
+	h_daemon_wait_log(&d, "reload failed", 1);
+	ck_assert_msg(h_log_count(&d, head) == 1, "%s: expected %s once in "
+	    "the log%s", f->name, h_quote(head, strlen(head)),
+	    h_daemon_log_tail(&d));
+	ck_assert_msg(h_log_line_has(&d, head, "error: "), "%s: %s is not "
+	    "logged as an error%s", f->name, h_quote(head, strlen(head)),
+	    h_daemon_log_tail(&d));
+	h_read_file(d.log, log, sizeof(log));
+	line = strstr(log, head);
+	expect_reason(f, plugin, h_path("%.*s", (int)strcspn(line, "\n"),
+	    line), h_path("%s, reload", f->name));
+	fd = h_connect(port);
+	h_send(fd, "still echo\n");
+	h_shutdown_write(fd);
+	h_expect(fd, "still echo\n");
+	h_expect_eof(fd);
+	close(fd);
+	ck_assert_msg(h_daemon_stop(&d, SIGTERM) == 0, "%s: no clean stop "
+	    "after the failed reload%s", f->name, h_daemon_log_tail(&d));
 }
 END_TEST
 
@@ -293,6 +392,8 @@ main(void)
 		{ "plugin_refused_by_check", test_plugin_refused_by_check,
 		    NREFUSALS },
 		{ "plugin_refused_at_start", test_plugin_refused_at_start,
+		    NREFUSALS },
+		{ "plugin_refused_on_reload", test_plugin_refused_on_reload,
 		    NREFUSALS },
 		{ "bind_in_use", test_bind_in_use, 0 },
 	};

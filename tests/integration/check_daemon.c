@@ -548,8 +548,9 @@ START_TEST(test_detach_port_in_use)
 END_TEST
 
 /*
- * A plugin whose init fails (after the fork) fails the launcher with
- * status 1, and no daemon nor pid file stays behind.
+ * A plugin whose init refuses its options (after the fork) fails the
+ * launcher with status 2, a configuration error, and no daemon nor pid
+ * file stays behind.
  */
 START_TEST(test_detach_init_fail)
 {
@@ -561,7 +562,7 @@ START_TEST(test_detach_init_fail)
 	    "broken", "tcp", h_path("127.0.0.1:%d", h_free_port()),
 	    h_fixture("init_fail"), "");
 	launch(&r, conf, NULL, NULL);
-	expect_launch_status(&r, 1, "detached start, plugin init failing");
+	expect_launch_status(&r, 2, "detached start, plugin init failing");
 	expect_no_daemon_left(conf);
 	ck_assert_msg(access(pid_file, F_OK) < 0, "pid file %s left behind "
 	    "by a start that failed", pid_file);

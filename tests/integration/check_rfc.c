@@ -679,10 +679,10 @@ check_options(const char *handler, const char *options, int status,
 	h_run(&res, "-t", "-f", conf);
 	ck_assert_msg(res.status == status && (word == NULL ||
 	    (strstr(res.output, word) != NULL &&
-	    strstr(res.output, "init failed") != NULL)), "%s with options "
-	    "{ %s }: expected exit status %d%s%s, got %d:\n%s", handler,
-	    options, status, word != NULL ? " and a message naming " : "",
-	    word != NULL ? word : "", res.status, res.output);
+	    strstr(res.output, "init refused its options") != NULL)),
+	    "%s with options { %s }: expected exit status %d%s%s, got %d:\n%s",
+	    handler, options, status, word != NULL ? " and a message naming " :
+	    "", word != NULL ? word : "", res.status, res.output);
 }
 
 /*

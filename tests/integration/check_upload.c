@@ -862,8 +862,9 @@ START_TEST(test_init_refused)
 	ck_assert_msg(r.status == 2, "-t exited %d, expected 2:\n%s",
 	    r.status, r.output);
 	ck_assert_msg(strstr(r.output, init_refusals[_i].message) != NULL &&
-	    strstr(r.output, "init failed") != NULL, "-t does not say %s "
-	    "and \"init failed\":\n%s", init_refusals[_i].message, r.output);
+	    strstr(r.output, "init refused its options") != NULL, "-t does "
+	    "not say %s and \"init refused its options\":\n%s",
+	    init_refusals[_i].message, r.output);
 	ck_assert_msg(strcmp(dir_list(dir), "") == 0, "init left %s in %s",
 	    dir_list(dir), dir);
 }

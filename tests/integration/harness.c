@@ -175,6 +175,31 @@ h_read_file(const char *path, char *buf, size_t cap)
 }
 
 const char *
+h_copy_file(const char *src, const char *name, mode_t mode)
+{
+	const char *path = h_path("%s/%s", h_tmpdir(), name);
+	char buf[65536];
+	ssize_t n = 0;
+	int in, out;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(in >= 0, "cannot open %s: %s", src, strerror(errno));
+	out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_msg(out >= 0, "cannot create %s: %s", path, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_msg(write(out, buf, (size_t)n) == n, "cannot write "
+		    "%s: %s", path, strerror(errno));
+	ck_assert_msg(n == 0, "cannot read %s: %s", src, strerror(errno));
+	close(in);
+	ck_assert_msg(close(out) == 0, "cannot write %s: %s", path,
+	    strerror(errno));
+	/* chmod, not the umask-masked mode of open(), sets exactly `mode`. */
+	ck_assert_msg(chmod(path, mode) == 0, "chmod %s: %s", path,
+	    strerror(errno));
+	return path;
+}
+
+const char *
 h_quote(const char *s, size_t n)
 {
 	static char bufs[4][1024];

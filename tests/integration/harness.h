@@ -73,6 +73,14 @@ const char *h_fixture(const char *name);
 const char *h_write_file(const char *name, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Copies src to NAME in the temporary directory with exactly `mode`;
+ * returns its path. Tests use files of the source tree through such
+ * copies, so that neither the checkout's modes nor the umask matter (the
+ * daemon refuses a group-writable plugin, as it should).
+ */
+const char *h_copy_file(const char *src, const char *name, mode_t mode);
+
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 int h_free_port(void);
 

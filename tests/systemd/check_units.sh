@@ -29,6 +29,9 @@ trap 'rm -rf "$tmp"' EXIT
 sed -e "s|^\(ExecStart[A-Za-z]*=[-+!@:]*\)[^ ]*/sockservd|\1$SS_SOCKSERVD|" \
 	"$service_in" > "$tmp/sockservd.service"
 cp "$SS_SRCDIR/conf/sockservd.socket" "$tmp/sockservd.socket"
+# systemd warns about world-writable units: the copies get a mode of
+# their own, whatever the checkout's modes and the umask.
+chmod 644 "$tmp/sockservd.service" "$tmp/sockservd.socket"
 
 for key in ExecStartPre ExecStart; do
 	grep -q "^$key=$SS_SOCKSERVD " "$tmp/sockservd.service" ||
