@@ -291,7 +291,7 @@ server_end_idle(struct ss_server *srv)
 			atomic_store(&req->cut, true);
 		}
 	pthread_mutex_unlock(&srv->lock);
-	/* Forked children are told by the server's thread (model->end_idle). */
+	/* Forked children are told by the server's thread, in its drain. */
 	server_wake(srv);
 }
 

@@ -250,9 +250,10 @@ START_TEST(test_sigusr1_logs_status)
 	    "requests: 1 in flight, 3 since start"), "%s: the status of main "
 	    "does not count 1 request in flight, 3 in all%s", models[_i].model,
 	    h_daemon_log_tail(&r.d));
+	/* Its probe may still be on its way: no total asserted. */
 	ck_assert_msg(h_log_line_has(&r.d, "server side: serving unix",
-	    "requests: 0 in flight, 1 since start"), "%s: no status line for "
-	    "server side%s", models[_i].model, h_daemon_log_tail(&r.d));
+	    "requests: 0 in flight"), "%s: no status line for server side%s",
+	    models[_i].model, h_daemon_log_tail(&r.d));
 	/* Served on: the idle client first, which a sync server is busy with. */
 	h_send(idle, "three\n");
 	h_expect(idle, "three\n");
