@@ -474,6 +474,8 @@ upload_parse_size(const char *s, size_t len, int64_t max, int64_t *size_r)
 static const char *
 upload_bad_name(const char *name, size_t len)
 {
+	size_t i;
+
 	if (len == 0)
 		return "empty name";
 	if (len > UPLOAD_NAME_MAX)
@@ -484,6 +486,10 @@ upload_bad_name(const char *name, size_t len)
 		return "name contains a slash";
 	if (memchr(name, '\0', len) != NULL)
 		return "name contains a NUL byte";
+	/* A tab, an escape sequence or a DEL in a name misleads ls and logs. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return "name contains a control character";
 	return NULL;
 }
 

@@ -589,6 +589,41 @@ START_TEST(test_refused_names)
 }
 END_TEST
 
+/*
+ * A name holding a control character (below 0x20, or DEL) is refused:
+ * nothing is stored, the log names it escaped, the daemon goes on.
+ */
+START_TEST(test_refused_control_names)
+{
+	static const struct { const char *name, *logged; } names[] = {
+		{ "a\tb", "a\\x09b" },
+		{ "a\x01" "b", "a\\x01b" },
+		{ "\x1b[31mred", "\\x1b[31mred" },
+		{ "del\x7f", "del\\x7f" },
+		{ "cr\rin", "cr\\x0din" },
+		{ "\x1f", "\\x1f" },
+	};
+	struct up u;
+	size_t i;
+
+	up_start(&u, h_models[_i]);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		refused_tcp(&u, h_path("post|%s|1\n", names[i].name),
+		    "error name contains a control character\n");
+		ck_assert_msg(h_log_line_has(&u.d, h_path("refused %s: name "
+		    "contains a control character", names[i].logged), NULL),
+		    "no log line refusing %s%s", names[i].logged,
+		    h_daemon_log_tail(&u.d));
+	}
+	expect_dir(&u, u.files, "");
+	/* Printable bytes beyond ASCII are no control characters. */
+	upload_expect(&u, u.port, "caf\xc3\xa9 ~!", "x", 1,
+	    ok_reply("x", 1).s);
+	expect_dir(&u, u.files, "caf\xc3\xa9 ~!");
+	up_stop(&u);
+}
+END_TEST
+
 /* SIZE is plain decimal, no more than max_size; overflow is "too big". */
 START_TEST(test_refused_sizes)
 {
@@ -910,6 +945,8 @@ main(void)
 		{ "interrupted_by_timeout", test_interrupted_by_timeout,
 		    H_NMODELS },
 		{ "refused_names", test_refused_names, H_NMODELS },
+		{ "refused_control_names", test_refused_control_names,
+		    H_NMODELS },
 		{ "refused_sizes", test_refused_sizes, H_NMODELS },
 		{ "refused_headers", test_refused_headers, H_NMODELS },
 		{ "refused_existing", test_refused_existing, H_NMODELS },
