@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -327,14 +328,37 @@ upload_read_options(ss_server *srv, const config_setting_t *options,
 }
 
 /*
+ * The user requests run as, for a message: daemon.user, or the user init
+ * runs as when the daemon keeps it.
+ */
+static const char *
+upload_user(ss_server *srv, char *buf, size_t size)
+{
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[1024];
+
+	if (ss_server_user(srv) != NULL)
+		snprintf(buf, size, "%s (daemon.user)", ss_server_user(srv));
+	else if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 &&
+	    pwp != NULL)
+		snprintf(buf, size, "%s", pw.pw_name);
+	else
+		snprintf(buf, size, "uid %ld", (long)geteuid());
+	return buf;
+}
+
+/*
  * Opens the directory and proves that a file can be created in it, the
- * way uploads will create theirs, without leaving anything behind.
+ * way uploads will create theirs, without leaving anything behind. The
+ * probe runs as init does, as root before the privilege drop, so the
+ * user requests will run as is asked first.
  */
 static int
 upload_open_directory(ss_server *srv, struct upload_server *us,
     const char *directory)
 {
 	struct upload_file probe;
+	char user[300];
 
 	/* linkat() gives an unnamed file a name through its /proc link. */
 	us->tmpfile = access("/proc/self/fd", X_OK) == 0;
@@ -342,6 +366,13 @@ upload_open_directory(ss_server *srv, struct upload_server *us,
 	if (us->dirfd < 0) {
 		ss_log(srv, LOG_ERR, "upload: option directory: cannot open "
 		    "'%s': %s", directory, strerror(errno));
+		return -1;
+	}
+	if (ss_access(srv, directory, W_OK | X_OK) < 0) {
+		ss_log(srv, LOG_ERR, "upload: option directory: user %s cannot "
+		    "create files in '%s' (it needs write and search "
+		    "permission): %s", upload_user(srv, user, sizeof(user)),
+		    directory, strerror(errno));
 		return -1;
 	}
 	if (upload_create(us, &probe) < 0) {
