@@ -91,9 +91,17 @@ process_report(int fd, int status)
 }
 
 int
+process_become(uid_t uid, gid_t gid)
+{
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+		return -1;
+	return 0;
+}
+
+int
 process_drop_privileges(const char *user, uid_t uid, gid_t gid)
 {
-	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+	if (process_become(uid, gid) < 0) {
 		log_errno(LOG_ERR, "cannot drop privileges to user %s", user);
 		return -1;
 	}

@@ -20,6 +20,13 @@ int process_detach(void);
 void process_report(int fd, int status);
 
 /*
+ * Becomes uid/gid with no supplementary groups, as the privilege drop
+ * does; async-signal-safe, for a child of a threaded process too.
+ * Returns -1 with errno set on failure, logging nothing.
+ */
+int process_become(uid_t uid, gid_t gid);
+
+/*
  * Drops to uid/gid with their supplementary groups cleared, then checks
  * that root cannot be regained. Logs and returns -1 on any failure.
  */

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* The longest v1 header, "PROXY TCP6 <ip6> <ip6> 65535 65535\r\n". */
@@ -41,5 +42,11 @@ struct proxy_header {
  */
 int proxy_parse(const void *buf, size_t n, struct proxy_header *h,
     const char **error_r);
+
+/*
+ * CRC32c (Castagnoli) of buf[0..n), as a v2 header's PP2_TYPE_CRC32C TLV
+ * carries it; proxy_parse refuses a header whose TLV does not match.
+ */
+uint32_t proxy_crc32c(const void *buf, size_t n);
 
 #endif /* SS_PROXY_H */

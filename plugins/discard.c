@@ -8,7 +8,15 @@
  *
  * No options.
  */
+#include <stdlib.h>
+
 #include <sockserv/plugin.h>
+
+/*
+ * Large reads bypass the request's input buffer; the buffer is on the
+ * heap, as a handler's stack may be as small as 64 KiB.
+ */
+#define DISCARD_CHUNK	(64 * 1024)
 
 /*
  * One loop serves both kinds of transport: on a datagram, ss_read
@@ -18,11 +26,16 @@
 static int
 discard_handle(ss_request *req)
 {
-	char buf[65536];
+	char *buf;
 	ssize_t n;
 
-	while ((n = ss_read(req, buf, sizeof(buf))) > 0)
+	if ((buf = malloc(DISCARD_CHUNK)) == NULL) {
+		ss_log(ss_server_of(req), LOG_ERR, "discard: out of memory");
+		return -1;
+	}
+	while ((n = ss_read(req, buf, DISCARD_CHUNK)) > 0)
 		continue;
+	free(buf);
 	return n < 0 ? -1 : 0;
 }
 

@@ -57,12 +57,14 @@ static int
 timestamp_handle(ss_request *req)
 {
 	const struct timestamp *t = ss_server_data(ss_server_of(req));
-	char line[65536], stamp[256];
+	char stamp[256];
+	const char *line;
 	time_t now;
 	struct tm tm;
 	ssize_t n;
 
-	while ((n = ss_readline(req, line, sizeof(line))) > 0) {
+	/* The line stays in the request's buffer, off the handler's stack. */
+	while ((n = ss_getline(req, &line)) > 0) {
 		now = time(NULL);
 		if (t->utc)
 			gmtime_r(&now, &tm);

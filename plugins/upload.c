@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,8 @@
  * + "\r\n", fits with room to spare; a longer line is refused whole.
  */
 #define UPLOAD_HEADER_MAX	512
+/* A name with every byte escaped as \xHH, and its NUL. */
+#define UPLOAD_PRINTABLE	(UPLOAD_NAME_MAX * 4 + 8)
 #define UPLOAD_TEMP_PREFIX	".upload-"
 
 struct upload_server {
@@ -56,6 +59,16 @@ struct upload_server {
 struct upload_file {
 	int fd;
 	char temp[32];
+};
+
+/*
+ * A connection's buffers, set up per request on the heap: a handler's
+ * stack may be as small as thread_stack_size's 64 KiB.
+ */
+struct upload_conn {
+	char chunk[UPLOAD_CHUNK];	/* body bytes on their way to disk */
+	char header[UPLOAD_HEADER_MAX];
+	char printable[UPLOAD_PRINTABLE];	/* a name, for a log line */
 };
 
 struct upload_header {
@@ -315,14 +328,37 @@ upload_read_options(ss_server *srv, const config_setting_t *options,
 }
 
 /*
+ * The user requests run as, for a message: daemon.user, or the user init
+ * runs as when the daemon keeps it.
+ */
+static const char *
+upload_user(ss_server *srv, char *buf, size_t size)
+{
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[1024];
+
+	if (ss_server_user(srv) != NULL)
+		snprintf(buf, size, "%s (daemon.user)", ss_server_user(srv));
+	else if (getpwuid_r(geteuid(), &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 &&
+	    pwp != NULL)
+		snprintf(buf, size, "%s", pw.pw_name);
+	else
+		snprintf(buf, size, "uid %ld", (long)geteuid());
+	return buf;
+}
+
+/*
  * Opens the directory and proves that a file can be created in it, the
- * way uploads will create theirs, without leaving anything behind.
+ * way uploads will create theirs, without leaving anything behind. The
+ * probe runs as init does, as root before the privilege drop, so the
+ * user requests will run as is asked first.
  */
 static int
 upload_open_directory(ss_server *srv, struct upload_server *us,
     const char *directory)
 {
 	struct upload_file probe;
+	char user[300];
 
 	/* linkat() gives an unnamed file a name through its /proc link. */
 	us->tmpfile = access("/proc/self/fd", X_OK) == 0;
@@ -330,6 +366,13 @@ upload_open_directory(ss_server *srv, struct upload_server *us,
 	if (us->dirfd < 0) {
 		ss_log(srv, LOG_ERR, "upload: option directory: cannot open "
 		    "'%s': %s", directory, strerror(errno));
+		return -1;
+	}
+	if (ss_access(srv, directory, W_OK | X_OK) < 0) {
+		ss_log(srv, LOG_ERR, "upload: option directory: user %s cannot "
+		    "create files in '%s' (it needs write and search "
+		    "permission): %s", upload_user(srv, user, sizeof(user)),
+		    directory, strerror(errno));
 		return -1;
 	}
 	if (upload_create(us, &probe) < 0) {
@@ -396,13 +439,16 @@ upload_fini(ss_server *srv)
 /* --- the protocol --------------------------------------------------------- */
 
 /*
- * Copies a client-chosen name into out for a log line, every byte that is
- * not printable ASCII escaped as \xHH, so a name cannot forge log lines.
+ * A client-chosen name for a log line, in the request's buffer, every
+ * byte that is not printable ASCII escaped as \xHH, so a name cannot
+ * forge log lines. Valid until the next call for the request.
  */
 static const char *
-upload_printable(const char *name, size_t len, char *out, size_t cap)
+upload_printable(ss_request *req, const char *name, size_t len)
 {
-	size_t i, o = 0;
+	struct upload_conn *conn = ss_request_data(req);
+	char *out = conn->printable;
+	size_t i, o = 0, cap = sizeof(conn->printable);
 	unsigned char c;
 
 	for (i = 0; i < len && o + 5 < cap; i++) {
@@ -421,13 +467,10 @@ static int
 upload_refuse(ss_request *req, const char *reason, const char *name,
     size_t name_len, const char *detail)
 {
-	char printable[UPLOAD_NAME_MAX * 4 + 8];
-
 	ss_log(ss_server_of(req), LOG_WARNING, "upload: %s: refused%s%s: "
 	    "%s%s%s", ss_client_name(req), name != NULL ? " " : "",
-	    name != NULL ? upload_printable(name, name_len, printable,
-	    sizeof(printable)) : "", reason, detail != NULL ? ": " : "",
-	    detail != NULL ? detail : "");
+	    name != NULL ? upload_printable(req, name, name_len) : "", reason,
+	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
 	ss_printf(req, "error %s\n", reason);
 	return -1;
 }
@@ -462,6 +505,8 @@ upload_parse_size(const char *s, size_t len, int64_t max, int64_t *size_r)
 static const char *
 upload_bad_name(const char *name, size_t len)
 {
+	size_t i;
+
 	if (len == 0)
 		return "empty name";
 	if (len > UPLOAD_NAME_MAX)
@@ -472,6 +517,10 @@ upload_bad_name(const char *name, size_t len)
 		return "name contains a slash";
 	if (memchr(name, '\0', len) != NULL)
 		return "name contains a NUL byte";
+	/* A tab, an escape sequence or a DEL in a name misleads ls and logs. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return "name contains a control character";
 	return NULL;
 }
 
@@ -560,10 +609,10 @@ upload_store_reason(int err)
  */
 static int
 upload_receive(ss_request *req, const struct upload_server *us,
-    const struct upload_header *h, struct upload_file *f, char *buf,
+    const struct upload_header *h, struct upload_file *f,
     struct sha256_ctx *sha)
 {
-	char printable[UPLOAD_NAME_MAX * 4 + 8];
+	char *buf = ((struct upload_conn *)ss_request_data(req))->chunk;
 	int64_t got = 0;
 	size_t want;
 	ssize_t n;
@@ -579,9 +628,8 @@ upload_receive(ss_request *req, const struct upload_server *us,
 			ss_log(ss_server_of(req), LOG_WARNING, "upload: %s: "
 			    "upload of %s interrupted after %" PRId64 " of %"
 			    PRId64 " bytes: %s; nothing stored",
-			    ss_client_name(req), upload_printable(h->name,
-			    strlen(h->name), printable, sizeof(printable)),
-			    got, h->size,
+			    ss_client_name(req), upload_printable(req, h->name,
+			    strlen(h->name)), got, h->size,
 			    n < 0 ? strerror(err) : "end of input");
 			/* The client may still read, after a half-close. */
 			ss_printf(req, "error %s\n", err == ETIMEDOUT ?
@@ -632,10 +680,10 @@ upload_commit(ss_request *req, const struct upload_server *us,
  * of input before a header, -1 after an error reply.
  */
 static int
-upload_one(ss_request *req, const struct upload_server *us, char *buf)
+upload_one(ss_request *req, const struct upload_server *us)
 {
-	char line[UPLOAD_HEADER_MAX], hex[SHA256_DIGEST_SIZE * 2 + 1];
-	char printable[UPLOAD_NAME_MAX * 4 + 8];
+	char *line = ((struct upload_conn *)ss_request_data(req))->header;
+	char hex[SHA256_DIGEST_SIZE * 2 + 1];
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	struct upload_header h = { NULL, 0 };
 	struct upload_file f;
@@ -643,7 +691,7 @@ upload_one(ss_request *req, const struct upload_server *us, char *buf)
 	ssize_t n;
 	int i;
 
-	n = ss_readline(req, line, sizeof(line));
+	n = ss_readline(req, line, UPLOAD_HEADER_MAX);
 	if (n == 0)
 		return 0;
 	if (n < 0 && errno == EMSGSIZE)
@@ -663,7 +711,7 @@ upload_one(ss_request *req, const struct upload_server *us, char *buf)
 		return upload_refuse(req, upload_store_reason(errno), h.name,
 		    strlen(h.name), strerror(errno));
 	sha256_init(&sha);
-	if (upload_receive(req, us, &h, &f, buf, &sha) < 0 ||
+	if (upload_receive(req, us, &h, &f, &sha) < 0 ||
 	    upload_commit(req, us, &h, &f) < 0)
 		return -1;
 	close(f.fd);
@@ -672,27 +720,39 @@ upload_one(ss_request *req, const struct upload_server *us, char *buf)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 	ss_log(ss_server_of(req), LOG_INFO, "upload: %s: stored %s/%s, %"
 	    PRId64 " bytes", ss_client_name(req), us->directory,
-	    upload_printable(h.name, strlen(h.name), printable,
-	    sizeof(printable)), h.size);
+	    upload_printable(req, h.name, strlen(h.name)), h.size);
 	return ss_printf(req, "ok %" PRId64 " %s\n", h.size, hex) < 0 ? -1 : 1;
+}
+
+static int
+upload_setup(ss_request *req)
+{
+	struct upload_conn *conn;
+
+	if ((conn = malloc(sizeof(*conn))) == NULL) {
+		ss_log(ss_server_of(req), LOG_ERR, "upload: out of memory");
+		ss_printf(req, "error out of memory\n");
+		return -1;
+	}
+	ss_set_request_data(req, conn);
+	return 0;
 }
 
 static int
 upload_handle(ss_request *req)
 {
 	const struct upload_server *us = ss_server_data(ss_server_of(req));
-	char *buf;
 	int rc;
 
-	if ((buf = malloc(UPLOAD_CHUNK)) == NULL) {
-		ss_log(ss_server_of(req), LOG_ERR, "upload: out of memory");
-		ss_printf(req, "error out of memory\n");
-		return -1;
-	}
-	while ((rc = upload_one(req, us, buf)) > 0)
+	while ((rc = upload_one(req, us)) > 0)
 		continue;
-	free(buf);
 	return rc;
+}
+
+static void
+upload_finish(ss_request *req)
+{
+	free(ss_request_data(req));
 }
 
 /*
@@ -713,6 +773,8 @@ const struct ss_handler ss_handler = {
 	.version = "1.0",
 	.init = upload_init,
 	.fini = upload_fini,
+	.setup = upload_setup,
 	.handle = upload_handle,
+	.finish = upload_finish,
 	.handle_error = upload_handle_error,
 };

@@ -43,8 +43,9 @@ upper_fini(ss_server *srv)
 	free(ss_server_data(srv));
 }
 
+/* Copies n bytes of s into out, upper-cased. */
 static void
-upper_convert(char *s, size_t n, bool locale_aware)
+upper_convert(char *out, const char *s, size_t n, bool locale_aware)
 {
 	size_t i;
 
@@ -52,25 +53,47 @@ upper_convert(char *s, size_t n, bool locale_aware)
 		unsigned char c = (unsigned char)s[i];
 
 		if (locale_aware)
-			s[i] = (char)toupper(c);
+			out[i] = (char)toupper(c);
 		else if (c >= 'a' && c <= 'z')
-			s[i] = (char)(c - 'a' + 'A');
+			out[i] = (char)(c - 'a' + 'A');
+		else
+			out[i] = (char)c;
 	}
 }
 
+/*
+ * The line is read into the request's own buffer and upper-cased into
+ * one on the heap, grown to the longest line, so nothing of max_line's
+ * size lives on the handler's stack, which may be as small as 64 KiB;
+ * the reply line still goes out in one ss_write.
+ */
 static int
 upper_handle(ss_request *req)
 {
 	const struct upper *u = ss_server_data(ss_server_of(req));
-	char line[65536];
-	ssize_t n;
+	char *out = NULL, *grown;
+	size_t cap = 0;
+	const char *line;
+	ssize_t n = 0;
+	int rc = 0;
 
-	while ((n = ss_readline(req, line, sizeof(line))) > 0) {
-		upper_convert(line, (size_t)n, u->locale_aware);
-		if (ss_write(req, line, (size_t)n) < 0)
-			return -1;
+	while (rc == 0 && (n = ss_getline(req, &line)) > 0) {
+		if ((size_t)n > cap) {
+			if ((grown = realloc(out, (size_t)n)) == NULL) {
+				ss_log(ss_server_of(req), LOG_ERR, "upper: out "
+				    "of memory");
+				rc = -1;
+				break;
+			}
+			out = grown;
+			cap = (size_t)n;
+		}
+		upper_convert(out, line, (size_t)n, u->locale_aware);
+		if (ss_write(req, out, (size_t)n) < 0)
+			rc = -1;
 	}
-	return n < 0 ? -1 : 0;
+	free(out);
+	return rc < 0 || n < 0 ? -1 : 0;
 }
 
 const struct ss_handler ss_handler = {

@@ -203,6 +203,26 @@ void ss_set_request_data(ss_request *req, void *data);
  */
 void ss_log(ss_server *srv, int level, const char *fmt, ...) SS_PRINTF(3, 4);
 
+/*
+ * access(2) for `path`, as the user the daemon serves requests as: `mode`
+ * is F_OK, or R_OK, W_OK and X_OK or'ed. For init, which runs as root
+ * before the privilege drop, where access(2) itself says yes to nearly
+ * everything: with daemon.user set, the answer is that user's, with its
+ * group (daemon.group, or its primary one) and no supplementary groups,
+ * as requests will run; the daemon asks from a short-lived child process
+ * of its own, ACLs and all. Without daemon.user, or once the daemon runs
+ * as that user (init on reload), it is faccessat(2) with AT_EACCESS.
+ * Returns 0, or -1 with errno set (EACCES, ENOENT, ...).
+ */
+int ss_access(ss_server *srv, const char *path, int mode);
+
+/*
+ * daemon.user, the user the daemon serves requests as once it has dropped
+ * privileges, or NULL when none is set (the daemon keeps the user it was
+ * started as). For messages, as in "user NAME cannot write to DIR".
+ */
+const char *ss_server_user(ss_server *srv);
+
 #ifdef __cplusplus
 }
 #endif

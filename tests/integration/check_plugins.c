@@ -1,12 +1,16 @@
 /*
  * check_plugins.c - the shipped line plugins (echo, upper, timestamp),
  * byte for byte, under each concurrency model, found through
- * SOCKSERV_PLUGIN_DIR as `make run` finds them.
+ * SOCKSERV_PLUGIN_DIR as `make run` finds them; and every shipped plugin
+ * served from threads with the smallest stack thread_stack_size allows.
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -248,6 +252,275 @@ START_TEST(test_one_shot_client)
 }
 END_TEST
 
+/* --- the smallest stack -------------------------------------------------- */
+
+/* Longer than any line buffer a 64 KiB stack could hold with room left. */
+#define LONG_LINE	60000
+#define DISCARDED	(256 * 1024)
+#define CG_CHARS	95
+#define CG_WIDTH	72
+#define CG_LINE		(CG_WIDTH + 2)
+#define CG_READ		(3 * CG_CHARS * CG_LINE)
+#define TIME_OFFSET	2208988800u
+
+/* Each server's model: %1$d is workers (0: a thread per request). */
+#define SMALL_STACK \
+    " transport = \"tcp\"; concurrency = \"threading\"; workers = %1$d;\n" \
+    "    thread_stack_size = 65536; }"
+
+/*
+ * Every shipped plugin, one server each, in threads of thread_stack_size
+ * 65536: the least the daemon accepts, and what every shipped plugin
+ * must run in. %2$d..%9$d are the ports, %10$s upload's directory.
+ */
+static const char small_stack_conf[] =
+    "daemon: { shutdown_timeout = 5.0; };\n"
+    "servers = (\n"
+    "  { name = \"echo\"; handler = \"echo\"; listen = \"127.0.0.1:%2$d\";\n"
+    "   " SMALL_STACK ",\n"
+    "  { name = \"upper\"; handler = \"upper\"; listen = \"127.0.0.1:%3$d\";\n"
+    "   " SMALL_STACK ",\n"
+    "  { name = \"timestamp\"; handler = \"timestamp\";\n"
+    "    listen = \"127.0.0.1:%4$d\";" SMALL_STACK ",\n"
+    "  { name = \"discard\"; handler = \"discard\";\n"
+    "    listen = \"127.0.0.1:%5$d\";" SMALL_STACK ",\n"
+    "  { name = \"chargen\"; handler = \"chargen\";\n"
+    "    listen = \"127.0.0.1:%6$d\";" SMALL_STACK ",\n"
+    "  { name = \"daytime\"; handler = \"daytime\";\n"
+    "    listen = \"127.0.0.1:%7$d\";" SMALL_STACK ",\n"
+    "  { name = \"time\"; handler = \"time\"; listen = \"127.0.0.1:%8$d\";\n"
+    "   " SMALL_STACK ",\n"
+    "  { name = \"upload\"; handler = \"upload\";\n"
+    "    listen = \"127.0.0.1:%9$d\"; options = { directory = \"%10$s\"; };\n"
+    "   " SMALL_STACK "\n"
+    ");\n";
+
+enum small { S_ECHO, S_UPPER, S_TIMESTAMP, S_DISCARD, S_CHARGEN,
+    S_DAYTIME, S_TIME, S_UPLOAD, S_SERVERS };
+
+struct small_stack {
+	struct h_daemon d;
+	int port[S_SERVERS];
+	const char *dir;	/* upload's */
+};
+
+static void
+small_start(struct small_stack *s, int workers)
+{
+	static const char *const extra[] = { "-l", "info", NULL };
+	const char *conf;
+	int i;
+
+	s->dir = h_path("%s/uploads", h_tmpdir());
+	ck_assert_msg(mkdir(s->dir, 0700) == 0, "mkdir %s: %s", s->dir,
+	    strerror(errno));
+	for (i = 0; i < S_SERVERS; i++)
+		s->port[i] = h_free_port();
+	conf = h_write_file("small.conf", small_stack_conf, workers,
+	    s->port[S_ECHO], s->port[S_UPPER], s->port[S_TIMESTAMP],
+	    s->port[S_DISCARD], s->port[S_CHARGEN], s->port[S_DAYTIME],
+	    s->port[S_TIME], s->port[S_UPLOAD], s->dir);
+	h_daemon_start(&s->d, conf, extra);
+	for (i = 0; i < S_SERVERS; i++)
+		h_daemon_wait_port(&s->d, s->port[i]);
+}
+
+/*
+ * converse() for replies longer than h_expect takes: sends `request`,
+ * expects exactly `reply` back, then the end once the client shuts down.
+ */
+static void
+converse_long(struct small_stack *s, int port, const char *request,
+    const char *reply)
+{
+	size_t len = strlen(reply), n;
+	char *got = malloc(len);
+	int fd = h_connect(port);
+
+	ck_assert_msg(got != NULL, "out of memory");
+	h_send(fd, request);
+	n = h_recv_n(fd, got, len);
+	ck_assert_msg(n == len && memcmp(got, reply, len) == 0, "expected "
+	    "%zu bytes %s..., received %zu bytes %s...%s", len,
+	    h_quote(reply, 32), n, h_quote(got, n < 32 ? n : 32),
+	    h_daemon_log_tail(&s->d));
+	h_shutdown_write(fd);
+	h_expect_eof(fd);
+	close(fd);
+	free(got);
+}
+
+/* A line of n bytes, its '\n' included, of letters that upper changes. */
+static char *
+long_line(size_t n)
+{
+	char *line = malloc(n + 1);
+	size_t i;
+
+	ck_assert_msg(line != NULL, "out of memory");
+	for (i = 0; i < n - 1; i++)
+		line[i] = (char)('a' + i % 26);
+	line[n - 1] = '\n';
+	line[n] = '\0';
+	return line;
+}
+
+static void
+small_upper(struct small_stack *s)
+{
+	char *line = long_line(LONG_LINE), *want = strdup(line);
+	size_t i;
+
+	ck_assert_msg(want != NULL, "out of memory");
+	for (i = 0; i < LONG_LINE - 1; i++)
+		want[i] = (char)(want[i] - 'a' + 'A');
+	converse(s->port[S_UPPER], "Hello, World 42\n", "HELLO, WORLD 42\n");
+	converse_long(s, s->port[S_UPPER], line, want);
+	free(want);
+	free(line);
+}
+
+/* "[<ctime>] " and the line. */
+static void
+small_timestamp(struct small_stack *s)
+{
+	char *line = long_line(LONG_LINE), *reply = malloc(LONG_LINE + 64);
+	size_t n;
+
+	ck_assert_msg(reply != NULL, "out of memory");
+	n = exchange(s->port[S_TIMESTAMP], line, reply, LONG_LINE + 64);
+	ck_assert_msg(n > LONG_LINE + 3 && reply[0] == '[' &&
+	    memcmp(reply + n - LONG_LINE - 2, "] ", 2) == 0 &&
+	    memcmp(reply + n - LONG_LINE, line, LONG_LINE) == 0, "timestamp: "
+	    "expected \"[<time>] <the line>\", received %s...%s",
+	    h_quote(reply, n < 64 ? n : 64), h_daemon_log_tail(&s->d));
+	free(reply);
+	free(line);
+}
+
+/* What the client sends is read to its end, and nothing comes back. */
+static void
+small_discard(struct small_stack *s)
+{
+	char *data = long_line(DISCARDED);
+	int fd = h_connect(s->port[S_DISCARD]);
+	size_t off;
+	ssize_t r;
+
+	for (off = 0; off < DISCARDED; off += (size_t)r) {
+		r = send(fd, data + off, DISCARDED - off, MSG_NOSIGNAL);
+		ck_assert_msg(r > 0 || errno == EINTR, "discard: send: %s%s",
+		    strerror(errno), h_daemon_log_tail(&s->d));
+		if (r < 0)
+			r = 0;
+	}
+	h_shutdown_write(fd);
+	h_expect_eof(fd);
+	close(fd);
+	free(data);
+}
+
+/* A bounded read of RFC 864's text, then the client goes. */
+static void
+small_chargen(struct small_stack *s)
+{
+	static char buf[CG_READ];
+	int fd = h_connect(s->port[S_CHARGEN]);
+	size_t n, i, col;
+	char want;
+
+	n = h_recv_n(fd, buf, sizeof(buf));
+	close(fd);
+	ck_assert_msg(n == sizeof(buf), "chargen: %zu bytes, then end of "
+	    "input%s", n, h_daemon_log_tail(&s->d));
+	for (i = 0; i < n; i++) {
+		col = i % CG_LINE;
+		want = col == CG_WIDTH ? '\r' : col == CG_WIDTH + 1 ? '\n' :
+		    (char)(' ' + (i / CG_LINE + col) % CG_CHARS);
+		ck_assert_msg(buf[i] == want, "chargen: byte %zu is %s, "
+		    "expected %s%s", i, h_quote(buf + i, 1), h_quote(&want, 1),
+		    h_daemon_log_tail(&s->d));
+	}
+}
+
+/* "25 NOV 2026 14:45:22 ZONE\r\n", then the server closes. */
+static void
+small_daytime(struct small_stack *s)
+{
+	char reply[128];
+	size_t n;
+
+	n = exchange(s->port[S_DAYTIME], "", reply, sizeof(reply));
+	ck_assert_msg(n >= 22 && reply[2] == ' ' && reply[6] == ' ' &&
+	    reply[14] == ':' && reply[17] == ':' &&
+	    strcmp(reply + n - 2, "\r\n") == 0, "daytime: expected \"DD MON "
+	    "YYYY HH:MM:SS ZONE\\r\\n\", received %s%s", h_quote(reply, n),
+	    h_daemon_log_tail(&s->d));
+}
+
+/* RFC 868's 4 bytes, about now, then the server closes. */
+static void
+small_time(struct small_stack *s)
+{
+	unsigned char reply[8];
+	uint32_t got, now;
+	size_t n;
+
+	n = exchange(s->port[S_TIME], "", (char *)reply, sizeof(reply));
+	now = (uint32_t)time(NULL) + TIME_OFFSET;
+	got = (uint32_t)reply[0] << 24 | (uint32_t)reply[1] << 16 |
+	    (uint32_t)reply[2] << 8 | reply[3];
+	ck_assert_msg(n == 4 && (uint32_t)(now - got) <= 60, "time: "
+	    "expected 4 bytes near %u, received %s%s", now,
+	    h_quote((char *)reply, n), h_daemon_log_tail(&s->d));
+}
+
+/* A small post is stored, and the reply carries its digest. */
+static void
+small_upload(struct small_stack *s)
+{
+	char content[16];
+
+	converse(s->port[S_UPLOAD], "post|hello.txt|5\nhello",
+	    "ok 5 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9"
+	    "824\n");
+	h_read_file(h_path("%s/hello.txt", s->dir), content, sizeof(content));
+	ck_assert_msg(strcmp(content, "hello") == 0, "upload: hello.txt holds "
+	    "%s", h_quote(content, strlen(content)));
+}
+
+/*
+ * thread_stack_size's minimum serves every shipped plugin, a thread per
+ * request (_i = 0) and a pool of two (_i = 1): each main path with a
+ * real client, then the daemon still answers and stops cleanly. A
+ * plugin with a line buffer of max_line on its stack overflows it and
+ * takes the whole daemon down with the first request.
+ */
+START_TEST(test_smallest_stack)
+{
+	struct small_stack s;
+	char *line = long_line(LONG_LINE);
+	int code;
+
+	small_start(&s, _i == 0 ? 0 : 2);
+	converse(s.port[S_ECHO], "hello\n", "hello\n");
+	converse_long(&s, s.port[S_ECHO], line, line);
+	small_upper(&s);
+	small_timestamp(&s);
+	small_discard(&s);
+	small_chargen(&s);
+	small_daytime(&s);
+	small_time(&s);
+	small_upload(&s);
+	converse(s.port[S_ECHO], "still there\n", "still there\n");
+	converse(s.port[S_UPPER], "still there\n", "STILL THERE\n");
+	code = h_daemon_stop(&s.d, SIGTERM);
+	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM%s",
+	    code, h_daemon_log_tail(&s.d));
+	free(line);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -263,6 +536,7 @@ main(void)
 		    H_NMODELS },
 		{ "concurrent_clients", test_concurrent_clients, H_NMODELS },
 		{ "one_shot_client", test_one_shot_client, H_NMODELS },
+		{ "smallest_stack", test_smallest_stack, 2 },
 	};
 	Suite *suite = suite_create("plugins");
 

@@ -2,7 +2,8 @@
  * check_proxy.c - proxy_protocol: a real HAProxy (send-proxy and
  * send-proxy-v2, IPv4 and IPv6 clients) in front of sockservd, the
  * client's own address reaching the plugin and the access and
- * max_per_source checks; proxy_trusted; and hostile headers sent
+ * max_per_source checks, HAProxy's CRC32C checksum TLV verified;
+ * proxy_trusted; and hostile headers sent
  * straight to the daemon, each closing its connection with a log line
  * while the daemon keeps serving.
  *
@@ -10,10 +11,12 @@
  * is told apart from HAProxy's own 127.0.0.1.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -27,7 +30,11 @@ static const char proxy_conf[] =
     "    %4$s }\n"
     ");\n";
 
-/* %1$d..%4$d frontends (v1, v2, v1 on ::1, v2 on ::1), %5$d sockservd. */
+/*
+ * %1$d..%4$d frontends (v1, v2, v1 on ::1, v2 on ::1), %5$d sockservd;
+ * %6$d a v2 frontend with HAProxy's CRC32C TLV, %7$d the same one in
+ * front of the test itself, which reads the header.
+ */
 static const char haproxy_conf[] =
     "global\n"
     "  maxconn 200\n"
@@ -47,12 +54,20 @@ static const char haproxy_conf[] =
     "  server s 127.0.0.1:%5$d send-proxy\n"
     "listen v2six\n"
     "  bind [::1]:%4$d\n"
-    "  server s 127.0.0.1:%5$d send-proxy-v2\n";
+    "  server s 127.0.0.1:%5$d send-proxy-v2\n"
+    "listen v2crc\n"
+    "  bind 127.0.0.1:%6$d\n"
+    "  server s 127.0.0.1:%5$d send-proxy-v2 proxy-v2-options crc32c\n"
+    "listen v2tap\n"
+    "  bind 127.0.0.1:%7$d\n"
+    "  server s 127.0.0.1:%8$d send-proxy-v2 proxy-v2-options crc32c\n";
 
 struct setup {
 	struct h_daemon d, haproxy;
 	int port;		/* sockservd */
 	int v1, v2, v1six, v2six;	/* HAProxy's frontends */
+	int v2crc, v2tap;
+	int tap;		/* v2tap's server: the test's listening socket */
 };
 
 static void
@@ -70,6 +85,20 @@ start_daemon(struct setup *s, const char *model, const char *more)
 	h_daemon_wait_log(&s->d, "PROXY", 1);
 }
 
+/* A listening TCP socket on 127.0.0.1, on a port the kernel picks. */
+static int
+listen_loopback(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(fd >= 0 && bind(fd, (struct sockaddr *)&sin,
+	    sizeof(sin)) == 0 && listen(fd, 8) == 0, "listen: %s",
+	    strerror(errno));
+	return fd;
+}
+
 static void
 start_haproxy(struct setup *s)
 {
@@ -79,8 +108,12 @@ start_haproxy(struct setup *s)
 	s->v2 = h_free_port();
 	s->v1six = h_free_port();
 	s->v2six = h_free_port();
+	s->v2crc = h_free_port();
+	s->v2tap = h_free_port();
+	s->tap = listen_loopback();
 	conf = h_write_file("haproxy.cfg", haproxy_conf, s->v1, s->v2,
-	    s->v1six, s->v2six, s->port);
+	    s->v1six, s->v2six, s->port, s->v2crc, s->v2tap,
+	    h_local_port(s->tap));
 	h_spawn(&s->haproxy, (const char *const[]){ h_which("haproxy"),
 	    "-db", "-f", conf, NULL }, NULL);
 	/* Every frontend is bound before HAProxy accepts on any. */
@@ -92,8 +125,10 @@ stop_all(struct setup *s)
 {
 	int code;
 
-	if (s->haproxy.pid != 0)
+	if (s->haproxy.pid != 0) {
 		h_daemon_stop(&s->haproxy, SIGTERM);
+		close(s->tap);
+	}
 	code = h_daemon_stop(&s->d, SIGTERM);
 	ck_assert_msg(code == 0, "sockservd exited %d%s", code,
 	    h_daemon_log_tail(&s->d));
@@ -197,6 +232,84 @@ START_TEST(test_haproxy_access_and_max_per_source)
 }
 END_TEST
 
+/* CRC32c, bit by bit: the test's own, to check HAProxy's and the daemon's. */
+static uint32_t
+crc32c(const unsigned char *p, size_t n)
+{
+	uint32_t crc = ~0u;
+	int k;
+
+	while (n-- > 0) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc & 1 ? crc >> 1 ^ 0x82f63b78u : crc >> 1;
+	}
+	return ~crc;
+}
+
+/*
+ * Reads a v2 header (tcp4, as HAProxy sends for a 127.0.0.x client) from
+ * fd and returns the offset of its CRC32C TLV's value, failing when it
+ * has none; *len_r is the header's length.
+ */
+static size_t
+read_crc_header(int fd, unsigned char *hdr, size_t cap, size_t *len_r)
+{
+	size_t len, at;
+
+	ck_assert_msg(h_recv_n(fd, (char *)hdr, 16) == 16 && hdr[12] == 0x21 &&
+	    hdr[13] == 0x11, "HAProxy sent no v2 tcp4 header: %s",
+	    h_quote((char *)hdr, 16));
+	len = 16 + ((size_t)hdr[14] << 8 | hdr[15]);
+	ck_assert_msg(len <= cap && h_recv_n(fd, (char *)hdr + 16, len - 16) ==
+	    len - 16, "a v2 header of %zu bytes", len);
+	for (at = 16 + 12; at + 3 <= len;
+	    at += 3 + ((size_t)hdr[at + 1] << 8 | hdr[at + 2]))
+		if (hdr[at] == 0x03 && hdr[at + 1] == 0 && hdr[at + 2] == 4)
+			break;
+	ck_assert_msg(at + 7 <= len, "HAProxy's header holds no CRC32C TLV: "
+	    "%s", h_quote((char *)hdr, len));
+	*len_r = len;
+	return at + 3;
+}
+
+/*
+ * HAProxy's proxy-v2-options crc32c: the header it sends carries the
+ * checksum (seen through the test's own listener, and checked by the
+ * test's own CRC32c), and the daemon takes the header and its client.
+ */
+START_TEST(test_haproxy_crc32c)
+{
+	struct setup s = { 0 };
+	unsigned char hdr[1024];
+	size_t len, at;
+	uint32_t sent;
+	int fd, peer;
+
+	start_daemon(&s, "threading", "proxy_trusted = [ \"127.0.0.1\" ];");
+	start_haproxy(&s);
+	fd = h_connect_from("127.0.0.2", s.v2tap);
+	h_send(fd, "hello\n");
+	peer = accept(s.tap, NULL, NULL);
+	ck_assert_msg(peer >= 0, "accept: %s", strerror(errno));
+	at = read_crc_header(peer, hdr, sizeof(hdr), &len);
+	sent = (uint32_t)hdr[at] << 24 | (uint32_t)hdr[at + 1] << 16 |
+	    (uint32_t)hdr[at + 2] << 8 | hdr[at + 3];
+	memset(hdr + at, 0, 4);
+	ck_assert_msg(crc32c(hdr, len) == sent, "HAProxy's CRC32C %08x, the "
+	    "header's %08x", sent, crc32c(hdr, len));
+	close(peer);
+	close(fd);
+
+	fd = h_connect_from("127.0.0.3", s.v2crc);
+	expect_whoami(fd, h_client_name(fd), "inet", h_local_port(fd));
+	close(fd);
+	ck_assert_msg(!h_log_contains(&s.d, "CRC32C"), "a CRC32C complaint%s",
+	    h_daemon_log_tail(&s.d));
+	stop_all(&s);
+}
+END_TEST
+
 /* --- straight to the daemon ---------------------------------------------- */
 
 START_TEST(test_trusted_and_untrusted_peers)
@@ -266,6 +379,11 @@ static const struct bad_header {
 	  "\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x04" "ABCD", 20 },
 	{ "a v2 datagram header",
 	  "\r\n\r\n\0\r\nQUIT\n\x21\x12\x00\x0c" "ABCDEFGHIJKL", 28 },
+	/* 192.0.2.1:4660 -> 198.51.100.2:80, a checksum of 0, not its own. */
+	{ "a v2 header whose CRC32C does not match",
+	  "\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x13"
+	  "\xc0\x00\x02\x01\xc6\x33\x64\x02\x12\x34\x00\x50"
+	  "\x03\x00\x04\x00\x00\x00\x00", 35 },
 };
 
 START_TEST(test_bad_headers_close_the_connection)
@@ -287,6 +405,8 @@ START_TEST(test_bad_headers_close_the_connection)
 	}
 	/* Nothing reached the plugin; the daemon serves the next client. */
 	ck_assert(!h_log_contains(&s.d, " ok"));
+	ck_assert_msg(h_log_contains(&s.d, "CRC32C mismatch"), "the CRC32C "
+	    "refusal is not logged as such%s", h_daemon_log_tail(&s.d));
 	fd = send_raw(s.port, "127.0.0.2",
 	    "PROXY TCP4 192.0.2.9 127.0.0.1 999 80\r\n", 39);
 	expect_whoami(fd, "192.0.2.9:999", "inet", 999);
@@ -336,6 +456,7 @@ main(void)
 		{ "haproxy_access_and_max_per_source",
 		  test_haproxy_access_and_max_per_source,
 		  sizeof(concurrent_models) / sizeof(concurrent_models[0]) },
+		{ "haproxy_crc32c", test_haproxy_crc32c, 0 },
 		{ "trusted_and_untrusted_peers",
 		  test_trusted_and_untrusted_peers, H_NMODELS },
 		{ "local_and_unknown_keep_the_peer",

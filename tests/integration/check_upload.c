@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -589,6 +590,41 @@ START_TEST(test_refused_names)
 }
 END_TEST
 
+/*
+ * A name holding a control character (below 0x20, or DEL) is refused:
+ * nothing is stored, the log names it escaped, the daemon goes on.
+ */
+START_TEST(test_refused_control_names)
+{
+	static const struct { const char *name, *logged; } names[] = {
+		{ "a\tb", "a\\x09b" },
+		{ "a\x01" "b", "a\\x01b" },
+		{ "\x1b[31mred", "\\x1b[31mred" },
+		{ "del\x7f", "del\\x7f" },
+		{ "cr\rin", "cr\\x0din" },
+		{ "\x1f", "\\x1f" },
+	};
+	struct up u;
+	size_t i;
+
+	up_start(&u, h_models[_i]);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		refused_tcp(&u, h_path("post|%s|1\n", names[i].name),
+		    "error name contains a control character\n");
+		ck_assert_msg(h_log_line_has(&u.d, h_path("refused %s: name "
+		    "contains a control character", names[i].logged), NULL),
+		    "no log line refusing %s%s", names[i].logged,
+		    h_daemon_log_tail(&u.d));
+	}
+	expect_dir(&u, u.files, "");
+	/* Printable bytes beyond ASCII are no control characters. */
+	upload_expect(&u, u.port, "caf\xc3\xa9 ~!", "x", 1,
+	    ok_reply("x", 1).s);
+	expect_dir(&u, u.files, "caf\xc3\xa9 ~!");
+	up_stop(&u);
+}
+END_TEST
+
 /* SIZE is plain decimal, no more than max_size; overflow is "too big". */
 START_TEST(test_refused_sizes)
 {
@@ -895,6 +931,127 @@ START_TEST(test_init_accepted)
 }
 END_TEST
 
+/* --- init as the serving user --------------------------------------------- */
+
+/* One upload server; %1$s daemon settings, %2$d its port, %3$s directory. */
+static const char user_conf[] =
+    "daemon: { %1$s };\n"
+    "servers = ( { name = \"u\"; transport = \"tcp\";\n"
+    "  listen = \"127.0.0.1:%2$d\"; handler = \"upload\";\n"
+    "  options = { directory = \"%3$s\"; }; } );\n";
+
+/*
+ * Lets other users reach the test's directory: its own two levels get
+ * search permission, and the ones above must have it already (TMPDIR
+ * has to be a directory every user can search, as /tmp is).
+ */
+static void
+searchable_by_all(void)
+{
+	char path[PATH_MAX], *slash;
+	struct stat st;
+	int level;
+
+	snprintf(path, sizeof(path), "%s", h_tmpdir());
+	for (level = 0; path[0] != '\0'; level++) {
+		ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path,
+		    strerror(errno));
+		if (level < 2)
+			ck_assert_msg(chmod(path, (st.st_mode & 07777) | 0111) ==
+			    0, "chmod %s: %s", path, strerror(errno));
+		else
+			ck_assert_msg(st.st_mode & S_IXOTH, "%s cannot be "
+			    "searched by other users; set TMPDIR to a directory "
+			    "that can (as /tmp)", path);
+		slash = strrchr(path, '/');
+		*slash = '\0';
+	}
+}
+
+/* sockservd -t and a real start both refuse, naming dir and user. */
+static void
+expect_user_refused(const char *settings, const char *dir, const char *user)
+{
+	const char *conf, *want;
+	struct h_result r;
+
+	conf = h_write_file("user.conf", user_conf, settings, h_free_port(),
+	    dir);
+	want = h_path("user %s cannot create files in '%s'", user, dir);
+	h_run(&r, "-t", "-f", conf);
+	ck_assert_msg(r.status == 2 && strstr(r.output, want) != NULL,
+	    "-t exited %d, expected 2 and \"%s\":\n%s", r.status, want,
+	    r.output);
+	/* A start that fails after the sockets are bound exits 1. */
+	h_run(&r, "-F", "-f", conf);
+	ck_assert_msg(r.status == 1 && strstr(r.output, want) != NULL,
+	    "the start exited %d, expected 1 and \"%s\":\n%s", r.status,
+	    want, r.output);
+	ck_assert_msg(strcmp(dir_list(dir), "") == 0, "init left %s in %s",
+	    dir_list(dir), dir);
+}
+
+/* The daemon starts and stores a file in dir; returns the file's owner. */
+static uid_t
+expect_user_serves(const char *settings, const char *dir)
+{
+	struct up u = { .files = dir };
+	const char *conf;
+	struct stat st;
+	int code;
+
+	u.port = h_free_port();
+	conf = h_write_file("user.conf", user_conf, settings, u.port, dir);
+	/* Changing its ids clears the daemon's PR_SET_PDEATHSIG. */
+	h_kill_at_end(conf);
+	h_daemon_start(&u.d, conf, NULL);
+	h_daemon_wait_port(&u.d, u.port);
+	upload_expect(&u, u.port, "stored", "abc", 3, ok_reply("abc", 3).s);
+	expect_file(dir, "stored", "abc", 3);
+	code = h_daemon_stop(&u.d, SIGTERM);
+	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM%s",
+	    code, h_daemon_log_tail(&u.d));
+	ck_assert(stat(h_path("%s/stored", dir), &st) == 0);
+	return st.st_uid;
+}
+
+/*
+ * init asks whether the user requests will run as may create files in
+ * the directory, not whether root may, which it does before the
+ * privilege drop. As root (as CI runs): daemon.user = "nobody" with a
+ * directory only root may write to is refused, one owned by nobody
+ * serves. Otherwise: a 0555 directory of the test's own user is
+ * refused, a 0755 one serves.
+ */
+START_TEST(test_init_checks_the_serving_user)
+{
+	const char *closed = make_dir("closed"), *open = make_dir("open");
+	const struct passwd *pw;
+	uid_t owner;
+
+	if (geteuid() == 0) {
+		pw = getpwnam("nobody");
+		ck_assert_msg(pw != NULL, "no user nobody on this machine");
+		searchable_by_all();
+		ck_assert(chmod(closed, 0755) == 0 && chmod(open, 0755) == 0);
+		ck_assert_msg(chown(open, pw->pw_uid, pw->pw_gid) == 0,
+		    "chown %s: %s", open, strerror(errno));
+		expect_user_refused("user = \"nobody\";", closed,
+		    "nobody (daemon.user)");
+		owner = expect_user_serves("user = \"nobody\";", open);
+		ck_assert_msg(owner == pw->pw_uid, "the upload belongs to uid "
+		    "%ld, not to nobody", (long)owner);
+	} else {
+		pw = getpwuid(geteuid());
+		ck_assert_msg(pw != NULL, "no name for uid %ld",
+		    (long)geteuid());
+		ck_assert(chmod(closed, 0555) == 0 && chmod(open, 0755) == 0);
+		expect_user_refused("", closed, pw->pw_name);
+		expect_user_serves("", open);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -911,6 +1068,8 @@ main(void)
 		{ "interrupted_by_timeout", test_interrupted_by_timeout,
 		    H_NMODELS },
 		{ "refused_names", test_refused_names, H_NMODELS },
+		{ "refused_control_names", test_refused_control_names,
+		    H_NMODELS },
 		{ "refused_sizes", test_refused_sizes, H_NMODELS },
 		{ "refused_headers", test_refused_headers, H_NMODELS },
 		{ "refused_existing", test_refused_existing, H_NMODELS },
@@ -920,6 +1079,8 @@ main(void)
 		{ "init_refused", test_init_refused,
 		    (int)(sizeof(init_refusals) / sizeof(init_refusals[0])) },
 		{ "init_accepted", test_init_accepted, 0 },
+		{ "init_checks_the_serving_user",
+		    test_init_checks_the_serving_user, 0 },
 	};
 	Suite *suite = suite_create("upload");
 

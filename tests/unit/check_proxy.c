@@ -370,6 +370,85 @@ START_TEST(test_v2_tlvs)
 }
 END_TEST
 
+/* The check value every CRC catalogue gives for CRC-32C. */
+START_TEST(test_crc32c_vector)
+{
+	ck_assert_uint_eq(proxy_crc32c("123456789", 9), 0xe3069283u);
+	ck_assert_uint_eq(proxy_crc32c("", 0), 0);
+	/* RFC 3720, B.4: 32 bytes of zeros, and of 0xff. */
+	ck_assert_uint_eq(proxy_crc32c((const unsigned char[32]){ 0 }, 32),
+	    0x8a9136aau);
+	ck_assert_uint_eq(proxy_crc32c((const unsigned char[32]){
+	    [0 ... 31] = 0xff }, 32), 0x62a8ab43u);
+}
+END_TEST
+
+/*
+ * A tcp4 header with a NOOP TLV, then a CRC32C TLV of `vlen` bytes
+ * holding the header's checksum (computed with the value zeroed, as
+ * HAProxy's proxy-v2-options crc32c does) plus `delta`; returns its
+ * length.
+ */
+static size_t
+v2_crc(unsigned char *buf, size_t vlen, uint32_t delta)
+{
+	unsigned char block[64];
+	uint32_t crc;
+	size_t n, at;
+
+	memcpy(block, inet_block, 12);
+	memcpy(block + 12, "\x04\x00\x02zz", 5);
+	block[17] = 0x03;
+	block[18] = (unsigned char)(vlen >> 8);
+	block[19] = (unsigned char)vlen;
+	memset(block + 20, 0, vlen);
+	n = v2(buf, 0x21, 0x11, block, 20 + vlen);
+	at = 16 + 20;
+	crc = proxy_crc32c(buf, n) + delta;
+	if (vlen >= 4) {
+		buf[at] = (unsigned char)(crc >> 24);
+		buf[at + 1] = (unsigned char)(crc >> 16);
+		buf[at + 2] = (unsigned char)(crc >> 8);
+		buf[at + 3] = (unsigned char)crc;
+	}
+	return n;
+}
+
+START_TEST(test_v2_crc32c)
+{
+	unsigned char buf[128];
+	struct proxy_header h;
+	size_t n, i;
+
+	/* The right checksum: accepted, and every prefix waits. */
+	n = v2_crc(buf, 4, 0);
+	ck_assert_int_eq(parse_n(buf, n, &h), 1);
+	ck_assert(h.proxied);
+	ck_assert_uint_eq(h.len, n);
+	assert_inet(&h.src, h.srclen, AF_INET, "192.0.2.1", 0x1234);
+	assert_prefixes_wait(buf, n);
+	/* A wrong one, and a right one over a header changed since. */
+	n = v2_crc(buf, 4, 1);
+	ck_assert_int_eq(parse_n(buf, n, &h), -1);
+	for (i = 16; i < n; i++) {
+		/* Byte 33, the TLV's type: no CRC32C TLV then, so no check. */
+		if (i == 33)
+			continue;
+		n = v2_crc(buf, 4, 0);
+		buf[i] ^= 0x01;
+		ck_assert_msg(parse_n(buf, n, &h) == -1, "a flipped bit in "
+		    "byte %zu went unnoticed", i);
+	}
+	/* A CRC32C TLV of any length but 4 is malformed. */
+	n = v2_crc(buf, 0, 0);
+	ck_assert_int_eq(parse_n(buf, n, &h), -1);
+	n = v2_crc(buf, 3, 0);
+	ck_assert_int_eq(parse_n(buf, n, &h), -1);
+	n = v2_crc(buf, 5, 0);
+	ck_assert_int_eq(parse_n(buf, n, &h), -1);
+}
+END_TEST
+
 START_TEST(test_v2_malformed)
 {
 	unsigned char buf[64];
@@ -458,6 +537,8 @@ main(void)
 	tcase_add_test(tc, test_v2_local);
 	tcase_add_test(tc, test_v2_unspec_and_unix);
 	tcase_add_test(tc, test_v2_tlvs);
+	tcase_add_test(tc, test_crc32c_vector);
+	tcase_add_test(tc, test_v2_crc32c);
 	tcase_add_test(tc, test_v2_malformed);
 	tcase_add_test(tc, test_v2_too_long);
 	tcase_add_test(tc, test_empty_input_waits);
