@@ -982,10 +982,10 @@ expect_user_refused(const char *settings, const char *dir, const char *user)
 	ck_assert_msg(r.status == 2 && strstr(r.output, want) != NULL,
 	    "-t exited %d, expected 2 and \"%s\":\n%s", r.status, want,
 	    r.output);
-	/* A start that fails after the sockets are bound exits 1. */
+	/* An init that refuses its options is a configuration error. */
 	h_run(&r, "-F", "-f", conf);
-	ck_assert_msg(r.status == 1 && strstr(r.output, want) != NULL,
-	    "the start exited %d, expected 1 and \"%s\":\n%s", r.status,
+	ck_assert_msg(r.status == 2 && strstr(r.output, want) != NULL,
+	    "the start exited %d, expected 2 and \"%s\":\n%s", r.status,
 	    want, r.output);
 	ck_assert_msg(strcmp(dir_list(dir), "") == 0, "init left %s in %s",
 	    dir_list(dir), dir);
