@@ -55,6 +55,7 @@ static const struct conf_key server_keys[] = {
 	{ "request_queue_size",	K_INT,     SRV(request_queue_size), 1, 65535 },
 	{ "timeout",		K_SECONDS, SRV(timeout), 0, 86400 },
 	{ "request_timeout",	K_SECONDS, SRV(request_timeout), 0.001, 86400 },
+	{ "max_request_time",	K_SECONDS, SRV(max_request_time), 0, 86400 },
 	{ "max_line",		K_SIZE,    SRV(max_line), 2, 16 << 20 },
 	{ "max_packet_size",	K_SIZE,    SRV(max_packet_size), 1, 16 << 20 },
 	{ "thread_stack_size",	K_SIZE,    SRV(thread_stack_size), 64 << 10,

@@ -35,6 +35,7 @@ struct conf_server {
 	int request_queue_size;
 	double timeout;
 	double request_timeout;
+	double max_request_time;		/* whole request; 0: none */
 	size_t max_line;
 	size_t max_packet_size;
 	size_t thread_stack_size;		/* threading: each thread's stack */
