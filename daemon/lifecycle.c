@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "server.h"
 #include "transport.h"
@@ -69,6 +70,7 @@ enum outcome {
 	OUTCOME_REFUSED,
 	OUTCOME_FAILED,
 	OUTCOME_OVERTIME,	/* failed at max_request_time */
+	OUTCOME_UNDELIVERABLE,	/* served; its datagram reply could not go */
 };
 
 static enum outcome
@@ -106,11 +108,16 @@ lifecycle_hooks(struct ss_request *req, int *rc_r)
 	return outcome;
 }
 
-/* The access log line: one per request, at info. */
+/*
+ * The access log line: one per request, at info. A request
+ * verify_request refused gets it as its refusal line, which is
+ * rate-limited with the daemon's own refusals (ratelimit.h).
+ */
 static void
 lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
 {
-	char result[48];
+	struct ss_server *srv = req->srv;
+	char result[48], line[512];
 
 	if (log_get_level() < LOG_INFO)
 		return;
@@ -121,10 +128,15 @@ lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
 		    "max_request_time", rc);
 	else
 		snprintf(result, sizeof(result), "%s", outcome == OUTCOME_OK ?
-		    "ok" : "refused");
-	log_info("server %s: %s in=%zu out=%zu time=%.3fs %s",
-	    req->srv->name, req->name, req->bytes_in, req->bytes_out,
+		    "ok" : outcome == OUTCOME_REFUSED ? "refused" :
+		    "undeliverable");
+	snprintf(line, sizeof(line), "server %s: %s in=%zu out=%zu time=%.3fs "
+	    "%s", srv->name, req->name, req->bytes_in, req->bytes_out,
 	    clock_now() - req->started, result);
+	if (outcome == OUTCOME_REFUSED)
+		ratelimit_log(srv, RATELIMIT_VERIFY, "%s", line);
+	else
+		log_info("%s", line);
 }
 
 void
@@ -144,7 +156,8 @@ lifecycle_run(struct ss_request *req)
 	}
 	outcome = lifecycle_hooks(req, &rc);
 	server_live_remove(req);
-	if (outcome != OUTCOME_REFUSED && srv->transport->complete != NULL)
-		srv->transport->complete(req);
+	if (outcome != OUTCOME_REFUSED && srv->transport->complete != NULL &&
+	    srv->transport->complete(req) < 0 && outcome == OUTCOME_OK)
+		outcome = OUTCOME_UNDELIVERABLE;
 	lifecycle_log(req, outcome, rc);
 }

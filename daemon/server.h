@@ -15,6 +15,8 @@
 
 #include <sockserv/plugin.h>
 
+#include "ratelimit.h"
+
 struct conf_server;
 struct daemon;
 struct plugin;
@@ -25,6 +27,8 @@ struct concurrency_ops;
 struct server_shared {
 	/* clock_now() of the last request begun, in nanoseconds. */
 	_Atomic long long last_request_ns;
+	/* Refusals and drops counted for the once-a-second log lines. */
+	struct ratelimit ratelimit;
 };
 
 struct ss_server {
