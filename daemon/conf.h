@@ -50,6 +50,7 @@ struct conf_server {
 	uid_t socket_uid;			/* (uid_t)-1: unchanged */
 	gid_t socket_gid;
 	int max_per_source;			/* 0: no cap */
+	bool access_log;			/* the per-request info line */
 	const config_setting_t *access;		/* the group as written */
 	struct acl acl;
 	bool proxy_protocol;			/* tcp: a PROXY header first */

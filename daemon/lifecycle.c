@@ -109,9 +109,10 @@ lifecycle_hooks(struct ss_request *req, int *rc_r)
 }
 
 /*
- * The access log line: one per request, at info. A request
- * verify_request refused gets it as its refusal line, which is
- * rate-limited with the daemon's own refusals (ratelimit.h).
+ * The access log line: one per request, at info, unless access_log is
+ * off. A request verify_request refused gets it as its refusal line,
+ * which is rate-limited with the daemon's own refusals (ratelimit.h)
+ * whatever access_log says.
  */
 static void
 lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
@@ -119,7 +120,8 @@ lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
 	struct ss_server *srv = req->srv;
 	char result[48], line[512];
 
-	if (log_get_level() < LOG_INFO)
+	if (log_get_level() < LOG_INFO || (outcome != OUTCOME_REFUSED &&
+	    !srv->conf->access_log))
 		return;
 	if (outcome == OUTCOME_FAILED)
 		snprintf(result, sizeof(result), "failed (%d)", rc);

@@ -2,7 +2,8 @@
  * check_floods.c - floods do not become log floods: refusals and drops
  * are logged as one line per server per reason per second with a count
  * (a UDP flood against max_per_source, a TCP flood against the access
- * rules, unix-dgram replies with nowhere to go).
+ * rules, unix-dgram replies with nowhere to go); access_log turns the
+ * per-request line off.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -393,6 +394,63 @@ START_TEST(test_unix_dgram_undeliverable)
 }
 END_TEST
 
+/* --- access_log ---------------------------------------------------------- */
+
+/* %1$d port of "quiet" (access_log = false), %2$d of "loud" (default). */
+static const char access_log_conf[] =
+    "daemon: { shutdown_timeout = 5.0; log_level = \"info\"; };\n"
+    "servers = (\n"
+    "  { name = \"quiet\"; transport = \"tcp\"; listen = \"127.0.0.1:%1$d\";\n"
+    "    handler = \"echo\"; access_log = false; },\n"
+    "  { name = \"loud\"; transport = \"tcp\"; listen = \"127.0.0.1:%2$d\";\n"
+    "    handler = \"echo\"; }\n"
+    ");\n";
+
+/* Sends one line and expects it back; returns the client's name. */
+static const char *
+echo_once(const struct h_daemon *d, int port)
+{
+	const char *client;
+	char buf[16];
+	int fd;
+
+	fd = h_connect(port);
+	client = h_client_name(fd);
+	h_send(fd, "hello\n");
+	h_shutdown_write(fd);
+	ck_assert_msg(h_recv_all(fd, buf, sizeof(buf)) == 6 &&
+	    strcmp(buf, "hello\n") == 0, "port %d echoed %s%s", port,
+	    h_quote(buf, strlen(buf)), h_daemon_log_tail(d));
+	close(fd);
+	return client;
+}
+
+/*
+ * access_log = false: requests are served with no access line; the
+ * server beside it, with the default, logs one per request.
+ */
+START_TEST(test_access_log_off)
+{
+	const char *quiet_client, *loud_client;
+	int quiet = h_free_port(), loud = h_free_port();
+	struct h_daemon d;
+
+	h_daemon_start(&d, h_write_file("al.conf", access_log_conf, quiet,
+	    loud), NULL);
+	h_daemon_wait_port(&d, quiet);
+	h_daemon_wait_port(&d, loud);
+	quiet_client = echo_once(&d, quiet);
+	loud_client = echo_once(&d, loud);
+	expect_clean_stop(&d);
+	ck_assert_msg(h_log_line_has(&d, h_path("server loud: %s in=6 out=6 ",
+	    loud_client), "s ok"), "no access line for %s on loud%s",
+	    loud_client, h_daemon_log_tail(&d));
+	ck_assert_msg(!h_log_line_has(&d, "server quiet: ", " in="), "an "
+	    "access line on quiet (access_log = false), e.g. for %s%s",
+	    quiet_client, h_daemon_log_tail(&d));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -403,6 +461,7 @@ main(void)
 		    sizeof(flood_cases) / sizeof(flood_cases[0]) },
 		{ "unix_dgram_undeliverable", test_unix_dgram_undeliverable,
 		    0 },
+		{ "access_log_off", test_access_log_off, 0 },
 	};
 	Suite *suite = suite_create("floods");
 
