@@ -1,7 +1,8 @@
 /*
  * admit.c - the daemon's own checks on a request, before verify_request:
  * who the client is (the PROXY header, when a load balancer stands in
- * front), and whether it may be served.
+ * front), and whether it may be served. Refusals are logged through
+ * ratelimit.h: a flood of them is one line a second with a count.
  */
 #include <errno.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "persource.h"
 #include "proxy.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "server.h"
 #include "transport.h"
@@ -24,15 +26,15 @@ admit_client(struct ss_request *req)
 	const struct sockaddr *peer = (const struct sockaddr *)&req->peer;
 
 	if (!acl_permits(&srv->conf->acl, peer, req->peerlen)) {
-		log_info("server %s: %s refused by access rules", srv->name,
-		    req->name);
+		ratelimit_log(srv, RATELIMIT_ACCESS, "server %s: %s refused by "
+		    "access rules", srv->name, req->name);
 		return false;
 	}
 	if (srv->persource != NULL && !persource_acquire(srv->persource, peer,
 	    req->peerlen)) {
-		log_info("server %s: %s refused: max_per_source (%d) requests "
-		    "in flight", srv->name, req->name,
-		    srv->conf->max_per_source);
+		ratelimit_log(srv, RATELIMIT_PER_SOURCE, "server %s: %s "
+		    "refused: max_per_source (%d) requests in flight",
+		    srv->name, req->name, srv->conf->max_per_source);
 		return false;
 	}
 	req->counted = srv->persource != NULL;
@@ -48,8 +50,8 @@ admit_accepted(struct ss_request *req)
 		return admit_client(req);
 	if (!acl_permits(&srv->conf->proxy_trusted,
 	    (const struct sockaddr *)&req->peer, req->peerlen)) {
-		log_warning("server %s: %s refused: not in proxy_trusted",
-		    srv->name, req->name);
+		ratelimit_log(srv, RATELIMIT_TRUSTED, "server %s: %s refused: "
+		    "not in proxy_trusted", srv->name, req->name);
 		return false;
 	}
 	req->proxy_pending = true;
@@ -77,20 +79,22 @@ admit_read_header(struct ss_request *req, struct proxy_header *h)
 		n = srv->transport->recv(req, req->in + req->rlen,
 		    req->rcap - req->rlen, &deadline);
 		if (n == 0) {
-			log_warning("server %s: %s closed before a whole PROXY "
-			    "header", srv->name, req->name);
+			ratelimit_log(srv, RATELIMIT_PROXY, "server %s: %s "
+			    "closed before a whole PROXY header", srv->name,
+			    req->name);
 			return -1;
 		}
 		if (n < 0) {
-			log_errno(LOG_WARNING, "server %s: %s: no PROXY header",
-			    srv->name, req->name);
+			ratelimit_log(srv, RATELIMIT_PROXY, "server %s: %s: no "
+			    "PROXY header: %s", srv->name, req->name,
+			    strerror(errno));
 			return -1;
 		}
 		req->rlen += (size_t)n;
 	}
 	if (r < 0) {
-		log_warning("server %s: %s: %s; closing", srv->name, req->name,
-		    error);
+		ratelimit_log(srv, RATELIMIT_PROXY, "server %s: %s: %s; "
+		    "closing", srv->name, req->name, error);
 		return -1;
 	}
 	req->rpos = h->len;

@@ -55,6 +55,7 @@ static const struct conf_key server_keys[] = {
 	{ "request_queue_size",	K_INT,     SRV(request_queue_size), 1, 65535 },
 	{ "timeout",		K_SECONDS, SRV(timeout), 0, 86400 },
 	{ "request_timeout",	K_SECONDS, SRV(request_timeout), 0.001, 86400 },
+	{ "max_request_time",	K_SECONDS, SRV(max_request_time), 0, 86400 },
 	{ "max_line",		K_SIZE,    SRV(max_line), 2, 16 << 20 },
 	{ "max_packet_size",	K_SIZE,    SRV(max_packet_size), 1, 16 << 20 },
 	{ "thread_stack_size",	K_SIZE,    SRV(thread_stack_size), 64 << 10,
@@ -68,6 +69,7 @@ static const struct conf_key server_keys[] = {
 	{ "socket_group",	K_STRING,  SRV(socket_group), 0, 0 },
 	{ "access",		K_GROUP,   SRV(access), 0, 0 },
 	{ "max_per_source",	K_INT,     SRV(max_per_source), 0, 65535 },
+	{ "access_log",		K_BOOL,    SRV(access_log), 0, 0 },
 	{ "proxy_protocol",	K_BOOL,    SRV(proxy_protocol), 0, 0 },
 	{ "proxy_trusted",	K_LIST,    SRV(proxy_trusted_list), 0, 0 },
 	{ NULL, K_PENDING, 0, 0, 0 }
@@ -375,6 +377,7 @@ conf_server_defaults(struct conf_server *srv, int line)
 	srv->tcp_nodelay = true;
 	srv->allow_reuse_address = true;
 	srv->block_on_close = true;
+	srv->access_log = true;
 	srv->socket_mode = 0660;
 	srv->socket_uid = (uid_t)-1;
 	srv->socket_gid = (gid_t)-1;

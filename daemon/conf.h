@@ -35,6 +35,7 @@ struct conf_server {
 	int request_queue_size;
 	double timeout;
 	double request_timeout;
+	double max_request_time;		/* whole request; 0: none */
 	size_t max_line;
 	size_t max_packet_size;
 	size_t thread_stack_size;		/* threading: each thread's stack */
@@ -49,6 +50,7 @@ struct conf_server {
 	uid_t socket_uid;			/* (uid_t)-1: unchanged */
 	gid_t socket_gid;
 	int max_per_source;			/* 0: no cap */
+	bool access_log;			/* the per-request info line */
 	const config_setting_t *access;		/* the group as written */
 	struct acl acl;
 	bool proxy_protocol;			/* tcp: a PROXY header first */

@@ -2,7 +2,8 @@
  * datagram.c - requests of datagram transports (DatagramRequestHandler):
  * the datagram is read whole at accept and is the request's whole input;
  * what the handler writes is collected and sent back in one datagram
- * after finish.
+ * after finish. Drops are logged through ratelimit.h, so a flood of
+ * them is one line a second with a count.
  */
 #include <errno.h>
 #include <poll.h>
@@ -15,6 +16,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "server.h"
 #include "transport.h"
@@ -45,9 +47,9 @@ datagram_accept(struct ss_server *srv, struct ss_request *req)
 	}
 	request_accepted(req);
 	if ((size_t)n > max) {
-		log_warning("server %s: datagram of %zd bytes from %s exceeds "
-		    "max_packet_size %zu; dropped", srv->name, n, req->name,
-		    max);
+		ratelimit_log(srv, RATELIMIT_OVERSIZE, "server %s: datagram of "
+		    "%zd bytes from %s exceeds max_packet_size %zu; dropped",
+		    srv->name, n, req->name, max);
 		free(buf);
 		return 0;
 	}
@@ -96,35 +98,42 @@ datagram_unnamed(const struct ss_request *req)
 	    req->peerlen <= offsetof(struct sockaddr_un, sun_path);
 }
 
-void
+/*
+ * A reply that cannot go is the client's doing (its socket has no name,
+ * is gone, or is not read), hence info; and, from a flood, rate-limited.
+ */
+int
 datagram_complete(struct ss_request *req)
 {
 	struct ss_server *srv = req->srv;
 	double deadline = clock_now() + srv->conf->request_timeout;
 	struct pollfd pfd = { .fd = srv->listen_fd, .events = POLLOUT };
+	const char *error;
 
 	if (req->outlen == 0)
-		return;
+		return 0;
 	if (datagram_unnamed(req)) {
-		log_debug("server %s: no reply to an unnamed sender (%zu "
-		    "bytes dropped)", srv->name, req->outlen);
-		return;
+		ratelimit_log(srv, RATELIMIT_UNDELIVERABLE, "server %s: reply "
+		    "to %s undeliverable: the sender's socket has no name "
+		    "(%zu bytes dropped)", srv->name, req->name, req->outlen);
+		return -1;
 	}
 	for (;;) {
 		if (sendto(srv->listen_fd, req->out, req->outlen, MSG_NOSIGNAL,
 		    (struct sockaddr *)&req->peer, req->peerlen) >= 0) {
 			req->bytes_out = req->outlen;
-			return;
+			return 0;
 		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			log_errno(LOG_WARNING, "server %s: reply to %s",
-			    srv->name, req->name);
-			return;
+			error = strerror(errno);
+			break;
 		}
 		if (errno != EINTR && poll(&pfd, 1, clock_poll_ms(deadline)) == 0) {
-			log_warning("server %s: reply to %s timed out",
-			    srv->name, req->name);
-			return;
+			error = "timed out";
+			break;
 		}
 	}
+	ratelimit_log(srv, RATELIMIT_UNDELIVERABLE, "server %s: reply to %s "
+	    "undeliverable: %s", srv->name, req->name, error);
+	return -1;
 }

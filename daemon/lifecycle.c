@@ -8,15 +8,37 @@
 
 #include "admit.h"
 #include "clock.h"
+#include "conf.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "server.h"
 #include "transport.h"
 
+/*
+ * Whether a failure with saved_errno is max_request_time's doing: an
+ * ss_* call timed out at the request's whole deadline (request.c's
+ * request_deadline), not at request_timeout.
+ */
+static bool
+lifecycle_overtime(const struct ss_request *req, int saved_errno)
+{
+	double max = req->srv->conf->max_request_time;
+
+	return saved_errno == ETIMEDOUT && max > 0 &&
+	    clock_now() >= req->started + max;
+}
+
 static void
 lifecycle_default_error(struct ss_request *req, int err, int saved_errno)
 {
+	if (lifecycle_overtime(req, saved_errno)) {
+		log_warning("server %s: request from %s failed (%d): "
+		    "max_request_time (%gs) reached", req->srv->name,
+		    req->name, err, req->srv->conf->max_request_time);
+		return;
+	}
 	/*
 	 * A client that goes away mid-request is the client's business (and
 	 * a load balancer's health check does it on purpose), and a request
@@ -45,50 +67,81 @@ lifecycle_error(struct ss_request *req, int err, int saved_errno)
 		lifecycle_default_error(req, err, saved_errno);
 }
 
-enum outcome { OUTCOME_OK, OUTCOME_REFUSED, OUTCOME_FAILED, OUTCOME_CUT };
+enum outcome {
+	OUTCOME_OK,
+	OUTCOME_REFUSED,
+	OUTCOME_FAILED,
+	OUTCOME_OVERTIME,	/* failed at max_request_time */
+	OUTCOME_UNDELIVERABLE,	/* served; its datagram reply could not go */
+	OUTCOME_CUT,		/* ended by the daemon's stop */
+};
+
+static enum outcome
+lifecycle_failed(struct ss_request *req, int rc, int saved_errno)
+{
+	bool overtime = lifecycle_overtime(req, saved_errno);
+
+	lifecycle_error(req, rc, saved_errno);
+	return overtime ? OUTCOME_OVERTIME : OUTCOME_FAILED;
+}
 
 /* Runs the hooks; *rc_r gets what a failing setup or handle returned. */
 static enum outcome
 lifecycle_hooks(struct ss_request *req, int *rc_r)
 {
 	const struct ss_handler *h = req->srv->handler;
+	enum outcome outcome = OUTCOME_OK;
 	int rc;
 
 	if (h->verify_request != NULL && !h->verify_request(req))
 		return OUTCOME_REFUSED;
 	errno = 0;
 	if (h->setup != NULL && (rc = h->setup(req)) != 0) {
-		lifecycle_error(req, rc, errno);
 		*rc_r = rc;
-		return OUTCOME_FAILED;
+		return lifecycle_failed(req, rc, errno);
 	}
 	errno = 0;
 	rc = h->handle(req);
 	/* Before finish, so handle_error still sees the request's data. */
 	if (rc != 0)
-		lifecycle_error(req, rc, errno);
+		outcome = lifecycle_failed(req, rc, errno);
 	if (h->finish != NULL)
 		h->finish(req);
 	*rc_r = rc;
-	return rc == 0 ? OUTCOME_OK : OUTCOME_FAILED;
+	return outcome;
 }
 
-/* The access log line: one per request, at info. */
+/*
+ * The access log line: one per request, at info, unless access_log is
+ * off. A request verify_request refused gets it as its refusal line,
+ * which is rate-limited with the daemon's own refusals (ratelimit.h)
+ * whatever access_log says.
+ */
 static void
 lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
 {
-	char result[32];
+	struct ss_server *srv = req->srv;
+	char result[48], line[512];
 
-	if (log_get_level() < LOG_INFO)
+	if (log_get_level() < LOG_INFO || (outcome != OUTCOME_REFUSED &&
+	    !srv->conf->access_log))
 		return;
 	if (outcome == OUTCOME_FAILED)
 		snprintf(result, sizeof(result), "failed (%d)", rc);
+	else if (outcome == OUTCOME_OVERTIME)
+		snprintf(result, sizeof(result), "failed (%d): "
+		    "max_request_time", rc);
 	else
 		snprintf(result, sizeof(result), "%s", outcome == OUTCOME_OK ?
-		    "ok" : outcome == OUTCOME_CUT ? "cut at stop" : "refused");
-	log_info("server %s: %s in=%zu out=%zu time=%.3fs %s",
-	    req->srv->name, req->name, req->bytes_in, req->bytes_out,
+		    "ok" : outcome == OUTCOME_REFUSED ? "refused" :
+		    outcome == OUTCOME_CUT ? "cut at stop" : "undeliverable");
+	snprintf(line, sizeof(line), "server %s: %s in=%zu out=%zu time=%.3fs "
+	    "%s", srv->name, req->name, req->bytes_in, req->bytes_out,
 	    clock_now() - req->started, result);
+	if (outcome == OUTCOME_REFUSED)
+		ratelimit_log(srv, RATELIMIT_VERIFY, "%s", line);
+	else
+		log_info("%s", line);
 }
 
 void
@@ -114,8 +167,9 @@ lifecycle_run(struct ss_request *req)
 	/* Whatever the plugin made of it, the stop ended it. */
 	if (outcome != OUTCOME_REFUSED && atomic_load(&req->cut))
 		outcome = OUTCOME_CUT;
-	if (outcome != OUTCOME_REFUSED && srv->transport->complete != NULL)
-		srv->transport->complete(req);
+	if (outcome != OUTCOME_REFUSED && srv->transport->complete != NULL &&
+	    srv->transport->complete(req) < 0 && outcome == OUTCOME_OK)
+		outcome = OUTCOME_UNDELIVERABLE;
 	lifecycle_log(req, outcome, rc);
 out:
 	request_set_current(NULL);

@@ -84,10 +84,21 @@ request_free(struct ss_request *req)
 	free(req);
 }
 
+/*
+ * A call's deadline: request_timeout from now, but never past the
+ * request's whole max_request_time, so a client that sends a line just
+ * inside request_timeout cannot hold its place for ever.
+ */
 static double
 request_deadline(struct ss_request *req)
 {
-	return clock_now() + req->srv->conf->request_timeout;
+	const struct conf_server *conf = req->srv->conf;
+	double deadline = clock_now() + conf->request_timeout;
+
+	if (conf->max_request_time > 0 &&
+	    req->started + conf->max_request_time < deadline)
+		deadline = req->started + conf->max_request_time;
+	return deadline;
 }
 
 /*

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "persource.h"
 #include "plugin.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "server.h"
 #include "transport.h"
@@ -56,6 +57,7 @@ server_new(const struct conf_server *conf, struct daemon *daemon)
 		return NULL;
 	}
 	atomic_init(&srv->shared->last_request_ns, 0);
+	ratelimit_init(&srv->shared->ratelimit);
 	/* Never more sources in flight than requests in flight. */
 	if (conf->max_per_source > 0 && (srv->persource = persource_new(
 	    (unsigned)conf->max_per_source, (unsigned)conf->max_children +
@@ -99,6 +101,8 @@ server_free(struct ss_server *srv)
 		plugin_close(srv->plugin);
 	pthread_cond_destroy(&srv->idle);
 	pthread_mutex_destroy(&srv->lock);
+	/* Counts of the last second, now that nothing adds to them. */
+	ratelimit_flush(srv, true);
 	munmap(srv->shared, sizeof(*srv->shared));
 	persource_free(srv->persource);
 	free(srv);
@@ -402,11 +406,14 @@ server_has_room(struct ss_server *srv)
 /*
  * After an accept error (EMFILE, ENFILE, ENOBUFS...) the listener rests
  * for SERVER_ACCEPT_BACKOFF instead of spinning on a socket that stays
- * readable; the error is logged once until an accept succeeds again.
+ * readable; the error is logged once until an accept succeeds again,
+ * and no more than once a second for the whole server (pool workers each
+ * have their own backoff, and a limit can come and go).
  */
 struct backoff {
 	double retry_at;	/* 0: not resting */
 	bool failing;
+	bool logged;		/* the failing began with a line of its own */
 };
 
 /*
@@ -427,10 +434,9 @@ server_accept_one(struct ss_server *srv, struct backoff *b)
 		daemon_release(srv->daemon);
 	}
 	if (r == 1) {
-		if (b->failing) {
+		if (b->failing && b->logged)
 			log_notice("server %s: accepting again", srv->name);
-			b->failing = false;
-		}
+		b->failing = false;
 		if (!admit_accepted(req)) {
 			request_free(req);
 			return NULL;
@@ -441,8 +447,9 @@ server_accept_one(struct ss_server *srv, struct backoff *b)
 	request_free(req);
 	if (r < 0 && !atomic_load(&srv->stopping) && errno != EINVAL) {
 		if (!b->failing)
-			log_errno(LOG_ERR, "server %s: accept (retrying every "
-			    "%gs)", srv->name, SERVER_ACCEPT_BACKOFF);
+			b->logged = ratelimit_log(srv, RATELIMIT_ACCEPT,
+			    "server %s: accept (retrying every %gs): %s",
+			    srv->name, SERVER_ACCEPT_BACKOFF, strerror(errno));
 		b->failing = true;
 		b->retry_at = clock_now() + SERVER_ACCEPT_BACKOFF;
 	}
@@ -495,7 +502,7 @@ server_work_watch(struct ss_server *srv, int ep, bool on)
 void
 server_work(struct ss_server *srv)
 {
-	struct backoff backoff = { 0, false };
+	struct backoff backoff = { 0, false, false };
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = srv->stop_fd };
 	struct epoll_event got[2];
 	struct ss_request *req;
@@ -556,7 +563,7 @@ static double
 server_next_wakeup(struct ss_server *srv, double last_request,
     double retry_at)
 {
-	double next = retry_at;
+	double next = retry_at, due;
 
 	if (srv->handler->service_actions != NULL) {
 		double t = clock_now() + SERVER_SERVICE_INTERVAL;
@@ -570,6 +577,10 @@ server_next_wakeup(struct ss_server *srv, double last_request,
 		if (next == 0 || t < next)
 			next = t;
 	}
+	/* Only while a count waits for its line (see ratelimit_wake). */
+	due = ratelimit_due(srv);
+	if (due > 0 && (next == 0 || due < next))
+		next = due;
 	return next;
 }
 
@@ -580,7 +591,7 @@ server_serve(struct ss_server *srv)
 	/* Pools take requests themselves; the loop then only supervises. */
 	bool dispatching = srv->concurrency->dispatch != NULL;
 	double last_request = clock_now();
-	struct backoff backoff = { 0, false };
+	struct backoff backoff = { 0, false, false };
 	struct pollfd pfd[3];
 	eventfd_t count;
 
@@ -608,6 +619,7 @@ server_serve(struct ss_server *srv)
 			backoff.retry_at = 0;
 		dispatched = (pfd[2].revents & POLLIN) ?
 		    server_accept(srv, &backoff) : 0;
+		ratelimit_flush(srv, false);
 		now = clock_now();
 		/* Requests begun by threads, children and workers count too. */
 		latest = (double)atomic_load(&srv->shared->last_request_ns) / 1e9;

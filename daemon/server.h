@@ -17,6 +17,8 @@
 
 #include <sockserv/plugin.h>
 
+#include "ratelimit.h"
+
 struct conf_server;
 struct daemon;
 struct plugin;
@@ -30,6 +32,8 @@ struct server_shared {
 	/* Requests begun, and running their hooks, in any process. */
 	atomic_ullong requests;
 	atomic_uint active;
+	/* Refusals and drops counted for the once-a-second log lines. */
+	struct ratelimit ratelimit;
 };
 
 struct ss_server {

@@ -33,8 +33,12 @@ struct transport_ops {
 	    double *deadline);
 	ssize_t (*send)(struct ss_request *req, const void *buf, size_t n,
 	    double *deadline);
-	/* After finish: sends a datagram's reply. Optional. */
-	void (*complete)(struct ss_request *req);
+	/*
+	 * After finish: sends a datagram's reply. Optional. Returns 0 when
+	 * the reply left (or there was none), -1 when it could not be
+	 * delivered (logged, rate-limited).
+	 */
+	int (*complete)(struct ss_request *req);
 	/* Stops new requests at once; safe from another thread. Optional. */
 	void (*stop_accepting)(struct ss_server *srv);
 	/* Releases what open created (the socket, a unix socket's file). */
@@ -67,6 +71,6 @@ ssize_t datagram_recv(struct ss_request *req, void *buf, size_t n,
     double *deadline);
 ssize_t datagram_send(struct ss_request *req, const void *buf, size_t n,
     double *deadline);
-void datagram_complete(struct ss_request *req);
+int datagram_complete(struct ss_request *req);
 
 #endif /* SS_TRANSPORT_H */

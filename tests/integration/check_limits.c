@@ -1,6 +1,6 @@
 /*
  * check_limits.c - the limits a server enforces (max_children,
- * request_timeout, max_line), IPv6 and dual-stack listeners, SIGINT as a
+ * request_timeout, max_request_time, max_line), IPv6 and dual-stack listeners, SIGINT as a
  * clean stop, and the client's name in the log, seen through the fixture
  * plugins tests/fixtures/lifecycle.c and slow.c and the shipped echo.
  */
@@ -247,6 +247,102 @@ START_TEST(test_request_timeout_cuts_silent_client)
 	    "request_timeout = 0.5%s", waited, h_daemon_log_tail(&d));
 	exchange(&d, port, "x\nquit\n", "setup\nhandle x\nfinish\n");
 	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+}
+END_TEST
+
+#define TICK_MS 500
+
+/*
+ * A client that sends "tick\n" every TICK_MS, well inside request_timeout,
+ * and reads each echo, for up to `ms`: returns the milliseconds until
+ * the daemon closed the connection, or -1 when it was served throughout.
+ */
+static long
+ticking_client(struct h_daemon *d, int fd, long ms)
+{
+	long start = h_now_ms();
+	char buf[16];
+	size_t got;
+	ssize_t r;
+
+	while (h_now_ms() - start < ms) {
+		if (send(fd, "tick\n", 5, MSG_NOSIGNAL) != 5)
+			return h_now_ms() - start;
+		/* A line sent as the daemon closes may earn a reset. */
+		for (got = 0; got < 5; got += (size_t)r) {
+			do
+				r = recv(fd, buf + got, 5 - got, 0);
+			while (r < 0 && errno == EINTR);
+			ck_assert_msg(r >= 0 || errno == ECONNRESET,
+			    "recv: %s%s", strerror(errno),
+			    h_daemon_log_tail(d));
+			if (r <= 0)
+				return h_now_ms() - start;
+		}
+		ck_assert_msg(memcmp(buf, "tick\n", 5) == 0, "expected the "
+		    "echo \"tick\\n\", got %s%s", h_quote(buf, got),
+		    h_daemon_log_tail(d));
+		h_sleep_ms(TICK_MS);
+	}
+	return -1;
+}
+
+/*
+ * request_timeout = 1, max_request_time = 2: a client sending a line
+ * every 0.5 s, which request_timeout alone would serve for ever, is cut
+ * (at 2 s; only a lower bound is checked); the log names
+ * max_request_time in the request's error and in its access line, and
+ * the server serves on.
+ */
+START_TEST(test_max_request_time_cuts)
+{
+	const char *client;
+	struct h_daemon d;
+	int port, fd;
+	long cut;
+
+	port = echo_start(&d, h_models[_i], "request_timeout = 1; "
+	    "max_request_time = 2.0;");
+	fd = h_connect(port);
+	client = h_client_name(fd);
+	cut = ticking_client(&d, fd, H_TIMEOUT_MS);
+	close(fd);
+	ck_assert_msg(cut >= 0, "a client sending a line every %d ms was "
+	    "still served after %d ms with max_request_time = 2%s", TICK_MS,
+	    H_TIMEOUT_MS, h_daemon_log_tail(&d));
+	ck_assert_msg(cut >= 1500, "cut after %ld ms, before max_request_time "
+	    "= 2%s", cut, h_daemon_log_tail(&d));
+	exchange(&d, port, "still here\n", "still here\n");
+	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+	ck_assert_msg(h_log_line_has_words(&d, "max_request_time (2s) reached",
+	    client, "failed"), "no log line says the request of %s failed at "
+	    "\"max_request_time (2s) reached\"%s", client,
+	    h_daemon_log_tail(&d));
+	ck_assert_msg(h_log_line_has(&d, h_path("server short_lines: %s in=",
+	    client), "s failed (-1): max_request_time"), "no access line for "
+	    "%s ending in \"failed (-1): max_request_time\"%s", client,
+	    h_daemon_log_tail(&d));
+}
+END_TEST
+
+/* max_request_time = 0 (the default): the same client is served on. */
+START_TEST(test_max_request_time_off)
+{
+	struct h_daemon d;
+	int port, fd;
+	long cut;
+
+	port = echo_start(&d, "threading", "request_timeout = 1; "
+	    "max_request_time = 0;");
+	fd = h_connect(port);
+	cut = ticking_client(&d, fd, 3200);
+	ck_assert_msg(cut < 0, "with max_request_time = 0 a client sending a "
+	    "line every %d ms was cut after %ld ms%s", TICK_MS, cut,
+	    h_daemon_log_tail(&d));
+	close(fd);
+	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+	ck_assert_msg(!h_log_contains(&d, "max_request_time"), "the log names "
+	    "max_request_time, which is off%s", h_daemon_log_tail(&d));
 }
 END_TEST
 
@@ -555,6 +651,9 @@ main(void)
 		    sizeof(capped_models) / sizeof(capped_models[0]) },
 		{ "request_timeout_cuts_silent_client",
 		    test_request_timeout_cuts_silent_client, H_NMODELS },
+		{ "max_request_time_cuts", test_max_request_time_cuts,
+		    H_NMODELS },
+		{ "max_request_time_off", test_max_request_time_off, 0 },
 		{ "max_line", test_max_line, H_NMODELS },
 		{ "ipv6_and_dual_stack", test_ipv6_and_dual_stack, 0 },
 		{ "sigint_lets_request_finish",

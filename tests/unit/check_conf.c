@@ -941,6 +941,75 @@ START_TEST(test_server_max_per_source)
 }
 END_TEST
 
+/* --- max_request_time and access_log ------------------------------------ */
+
+START_TEST(test_max_request_time_and_access_log_defaults)
+{
+	load_minimal();
+	ck_assert_double_eq(conf.servers[0].max_request_time, 0.0);
+	ck_assert(conf.servers[0].access_log);
+}
+END_TEST
+
+START_TEST(test_max_request_time_seconds)
+{
+	LOAD(.extra = "max_request_time = 2.5;");
+	ck_assert_msg(load_ret == 0, "refused:%s", all_errors());
+	ck_assert_double_eq(conf.servers[0].max_request_time, 2.5);
+}
+END_TEST
+
+START_TEST(test_max_request_time_integer)
+{
+	LOAD(.extra = "max_request_time = 300;");
+	ck_assert_msg(load_ret == 0, "refused:%s", all_errors());
+	ck_assert_double_eq(conf.servers[0].max_request_time, 300.0);
+}
+END_TEST
+
+START_TEST(test_max_request_time_0_is_none)
+{
+	LOAD(.extra = "max_request_time = 0;");
+	ck_assert_msg(load_ret == 0, "refused:%s", all_errors());
+	ck_assert_double_eq(conf.servers[0].max_request_time, 0.0);
+}
+END_TEST
+
+START_TEST(test_max_request_time_negative)
+{
+	LOAD(.extra = "max_request_time = -1.0;");
+	expect_one_error(LINE_EXTRA, "max_request_time");
+	ck_assert_msg(strstr(conf.errors[0], "out of range") != NULL,
+	    "not an out-of-range error: %s", conf.errors[0]);
+}
+END_TEST
+
+START_TEST(test_max_request_time_wrong_type)
+{
+	LOAD(.extra = "max_request_time = \"2s\";");
+	expect_one_error(LINE_EXTRA, "max_request_time");
+	ck_assert_msg(strstr(conf.errors[0], "a number of seconds") != NULL,
+	    "the error does not say what is expected: %s", conf.errors[0]);
+}
+END_TEST
+
+START_TEST(test_access_log_off)
+{
+	LOAD(.extra = "access_log = false;");
+	ck_assert_msg(load_ret == 0, "refused:%s", all_errors());
+	ck_assert(!conf.servers[0].access_log);
+}
+END_TEST
+
+START_TEST(test_access_log_wrong_type)
+{
+	LOAD(.extra = "access_log = 0;");
+	expect_one_error(LINE_EXTRA, "access_log");
+	ck_assert_msg(strstr(conf.errors[0], "true or false") != NULL,
+	    "the error does not say what is expected: %s", conf.errors[0]);
+}
+END_TEST
+
 /* --- transports and pools ---------------------------------------------- */
 
 START_TEST(test_socket_mode_on_tcp_is_an_error)
@@ -1184,6 +1253,21 @@ static TCase *tcase_not_supported(void)
 	return tc;
 }
 
+static TCase *tcase_request_limits(void)
+{
+	TCase *tc = tcase_with_files("request_limits");
+
+	tcase_add_test(tc, test_max_request_time_and_access_log_defaults);
+	tcase_add_test(tc, test_max_request_time_seconds);
+	tcase_add_test(tc, test_max_request_time_integer);
+	tcase_add_test(tc, test_max_request_time_0_is_none);
+	tcase_add_test(tc, test_max_request_time_negative);
+	tcase_add_test(tc, test_max_request_time_wrong_type);
+	tcase_add_test(tc, test_access_log_off);
+	tcase_add_test(tc, test_access_log_wrong_type);
+	return tc;
+}
+
 static TCase *tcase_log_level(void)
 {
 	TCase *tc = tcase_create("log_level");
@@ -1204,6 +1288,7 @@ static Suite *conf_suite(void)
 	suite_add_tcase(s, tcase_listen_errors());
 	suite_add_tcase(s, tcase_structure_errors());
 	suite_add_tcase(s, tcase_not_supported());
+	suite_add_tcase(s, tcase_request_limits());
 	suite_add_tcase(s, tcase_log_level());
 	return s;
 }
