@@ -69,7 +69,7 @@ static int
 admit_read_header(struct ss_request *req, struct proxy_header *h)
 {
 	struct ss_server *srv = req->srv;
-	double deadline = clock_now() + srv->conf->request_timeout;
+	double deadline = request_deadline(req);
 	const char *error = NULL;
 	ssize_t n;
 	int r;

@@ -89,8 +89,8 @@ request_free(struct ss_request *req)
  * request's whole max_request_time, so a client that sends a line just
  * inside request_timeout cannot hold its place for ever.
  */
-static double
-request_deadline(struct ss_request *req)
+double
+request_deadline(const struct ss_request *req)
 {
 	const struct conf_server *conf = req->srv->conf;
 	double deadline = clock_now() + conf->request_timeout;

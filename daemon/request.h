@@ -60,6 +60,12 @@ void request_accepted(struct ss_request *req);
 void request_free(struct ss_request *req);
 
 /*
+ * The deadline of an I/O call begun now: request_timeout from now, never
+ * past the request's max_request_time.
+ */
+double request_deadline(const struct ss_request *req);
+
+/*
  * Stream transports' I/O: one blocking syscall bounded by *deadline (and
  * by the stop deadline once stopping) through the socket's timeouts.
  */

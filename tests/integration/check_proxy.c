@@ -457,6 +457,26 @@ START_TEST(test_slow_or_silent_peers_are_cut)
 }
 END_TEST
 
+/*
+ * max_request_time bounds the wait for the header too: with a
+ * request_timeout longer than the harness waits, a peer stuck mid-header
+ * is cut at max_request_time = 1 s.
+ */
+START_TEST(test_max_request_time_bounds_the_header)
+{
+	struct setup s = { 0 };
+	int partial;
+
+	start_daemon(&s, h_models[_i], "request_timeout = 600.0; "
+	    "max_request_time = 1.0;");
+	partial = send_raw(s.port, "127.0.0.3", "PROXY TCP4 1.2", 14);
+	expect_closed(partial, "a peer stuck mid-header past "
+	    "max_request_time");
+	close(partial);
+	stop_all(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -467,6 +487,8 @@ main(void)
 		  test_haproxy_access_and_max_per_source,
 		  sizeof(concurrent_models) / sizeof(concurrent_models[0]) },
 		{ "haproxy_crc32c", test_haproxy_crc32c, 0 },
+		{ "max_request_time_bounds_the_header",
+		  test_max_request_time_bounds_the_header, H_NMODELS },
 		{ "trusted_and_untrusted_peers",
 		  test_trusted_and_untrusted_peers, H_NMODELS },
 		{ "local_and_unknown_keep_the_peer",
