@@ -122,8 +122,14 @@ struct ss_handler {
 
 /*
  * Request I/O. Every call below blocks the calling thread only; each is
- * bounded as a whole by the server's request_timeout (errno ETIMEDOUT).
- * Buffers belong to the caller and are not kept after the call returns.
+ * bounded as a whole by the server's request_timeout, and by what is left
+ * of its max_request_time (errno ETIMEDOUT). Buffers belong to the caller
+ * and are not kept after the call returns.
+ *
+ * When the daemon stops, a line read (ss_readline, ss_getline) waiting
+ * with no part of a line received returns end of input at once; other
+ * calls have until shutdown_timeout, then fail. Treat end of input as
+ * the end of the request, as for a client that closed.
  *
  * On a datagram server (udp, unix-dgram) the request's input is its one
  * datagram, whose end is the end of input, and what ss_write collects is
