@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "daemon.h"
 #include "log.h"
 #include "process.h"
 #include "server.h"
@@ -70,7 +69,7 @@ access_as(const char *path, int mode, const char *user, uid_t uid,
 int
 ss_access(ss_server *srv, const char *path, int mode)
 {
-	const struct conf *conf = srv->daemon->conf;
+	const struct conf *conf = srv->env->conf;
 
 	/*
 	 * No drop to come (no daemon.user, or dropped already, as on a
@@ -84,5 +83,5 @@ ss_access(ss_server *srv, const char *path, int mode)
 const char *
 ss_server_user(ss_server *srv)
 {
-	return srv->daemon->conf->user;
+	return srv->env->conf->user;
 }

@@ -15,18 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "concurrency.h"
 #include "conf.h"
-#include "daemon.h"
+#include "conntable.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "persource.h"
 #include "request.h"
 #include "server.h"
+#include "signals.h"
 #include "transport.h"
 
 /* A child, and the max_per_source count it holds, released at reap. */
@@ -64,6 +66,37 @@ forking_state(struct ss_server *srv)
 }
 
 /*
+ * Forks for srv. The child keeps its connection keep_fd (and its
+ * listening socket when keep_listener), nothing else the daemon has
+ * open, and dies with the forking thread; SIGNALS_END_IDLE reaches it
+ * once it is ready for it.
+ */
+static pid_t
+forking_fork(struct ss_server *srv, bool keep_listener, int keep_fd)
+{
+	pid_t parent = getpid(), pid;
+
+	pid = conntable_fork(srv->env->conns, keep_fd, srv);
+	if (pid != 0)
+		return pid;
+	if (!keep_listener && srv->listen_fd >= 0) {
+		close(srv->listen_fd);
+		srv->listen_fd = -1;
+	}
+	srv->owned_path = NULL;		/* the parent's to remove */
+	srv->child = true;
+	/*
+	 * A child must not outlive the daemon with its sockets. The signal
+	 * follows the forking thread, which only ends after its children.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(1);
+	signals_child();
+	server_child_init(srv);
+	return 0;
+}
+
+/*
  * Forks; in the child runs `body` and exits. Returns the child's pid in
  * the parent, or -1 after logging.
  */
@@ -79,8 +112,7 @@ forking_spawn(struct ss_server *srv, bool keep_listener,
 		log_error("server %s: out of memory", srv->name);
 		return -1;
 	}
-	pid = daemon_fork(srv->daemon, srv, keep_listener,
-	    req != NULL ? req->fd : -1);
+	pid = forking_fork(srv, keep_listener, req != NULL ? req->fd : -1);
 	if (pid == 0) {
 		body(srv, req);
 		fflush(NULL);
@@ -202,7 +234,7 @@ forking_end_idle(struct ss_server *srv)
 
 	if (f != NULL && !f->told_end_idle && atomic_load(&srv->end_idle)) {
 		f->told_end_idle = true;
-		forking_signal_all(srv, SERVER_END_IDLE_SIGNAL);
+		forking_signal_all(srv, SIGNALS_END_IDLE);
 	}
 }
 

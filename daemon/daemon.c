@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -21,7 +19,9 @@
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
+#include "reload.h"
 #include "server.h"
+#include "signals.h"
 #include "transport.h"
 
 /*
@@ -32,44 +32,40 @@
 #define DAEMON_EXIT_GRACE	3.0
 #define DAEMON_HURRY_GRACE	0.5
 
-/* One mark per descriptor the process may ever have. */
-static int
-daemon_conn_init(struct daemon *d)
+static struct ss_server *daemon_server(const struct daemon *d, size_t i);
+
+/*
+ * In a child forked for `ctx` (a server): closes what the daemon has open
+ * but the child must not keep. Not transport->close()d: the parent still
+ * owns the socket files. A listener kept by mistake would keep the port
+ * open after the parent stopped; the model closes its own when the
+ * child does not accept.
+ */
+static void
+daemon_child_hook(void *arg, void *ctx)
 {
-	struct rlimit rl;
+	struct daemon *d = arg;
+	struct ss_server *srv = ctx, *s;
+	size_t i;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max > (1 << 20))
-		rl.rlim_max = 1 << 20;
-	d->conn_max = (int)rl.rlim_max;
-	d->conn_open = calloc((size_t)d->conn_max, sizeof(*d->conn_open));
-	atomic_init(&d->conn_high, -1);
-	return d->conn_open != NULL ? 0 : -1;
-}
-
-void
-daemon_hold(struct daemon *d)
-{
-	pthread_rwlock_rdlock(&d->fork_lock);
-}
-
-void
-daemon_release(struct daemon *d)
-{
-	pthread_rwlock_unlock(&d->fork_lock);
-}
-
-void
-daemon_mark_conn(struct daemon *d, int fd, bool open)
-{
-	int high;
-
-	if (fd < 0 || fd >= d->conn_max)
-		return;
-	atomic_store(&d->conn_open[fd], open);
-	high = atomic_load(&d->conn_high);
-	while (open && fd > high &&
-	    !atomic_compare_exchange_weak(&d->conn_high, &high, fd))
-		;
+	for (i = 0; i < d->nservers + d->nretired; i++) {
+		s = daemon_server(d, i);
+		if (s != srv && s->listen_fd >= 0 && !s->handed_over &&
+		    s->listen_fd != srv->listen_fd) {
+			close(s->listen_fd);
+			s->listen_fd = -1;
+		}
+		if (s->wake_fd >= 0)
+			close(s->wake_fd);
+		s->wake_fd = -1;
+		if (s != srv && s->stop_fd >= 0) {
+			close(s->stop_fd);
+			s->stop_fd = -1;
+		}
+	}
+	close(d->signal_fd);
+	close(d->done_fd);
+	d->signal_fd = d->done_fd = -1;
 }
 
 int
@@ -84,12 +80,15 @@ daemon_create(struct daemon *d, struct conf *conf,
 	d->log_level_option = log_level_option;
 	d->pid = getpid();
 	d->signal_fd = d->done_fd = -1;
-	pthread_rwlock_init(&d->fork_lock, NULL);
-	if (daemon_conn_init(d) < 0) {
+	if (conntable_init(&d->conns) < 0) {
 		conf_free(conf);
 		free(conf);
 		goto nomem;
 	}
+	d->conns.child_hook = daemon_child_hook;
+	d->conns.hook_arg = d;
+	d->env = (struct server_env){ .conf = conf, .conns = &d->conns,
+	    .done_fd = -1 };
 	if (daemon_keep_conf(d, conf) < 0) {
 		conf_free(conf);
 		free(conf);
@@ -99,7 +98,7 @@ daemon_create(struct daemon *d, struct conf *conf,
 	if (d->servers == NULL)
 		goto nomem;
 	for (i = 0; i < conf->nservers; i++) {
-		d->servers[i] = server_new(&conf->servers[i], d);
+		d->servers[i] = server_new(&conf->servers[i], &d->env);
 		if (d->servers[i] == NULL)
 			goto nomem;
 		d->nservers++;
@@ -130,8 +129,7 @@ daemon_destroy(struct daemon *d)
 		close(d->signal_fd);
 	if (d->done_fd >= 0)
 		close(d->done_fd);
-	pthread_rwlock_destroy(&d->fork_lock);
-	free(d->conn_open);
+	conntable_free(&d->conns);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -292,129 +290,21 @@ daemon_start(struct daemon *d)
 	return 0;
 }
 
-/* The signals the main loop reads from its signalfd. */
-static void
-daemon_sigset(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGQUIT);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGUSR1);
-	sigaddset(set, SIGCHLD);
-}
-
 int
 daemon_signals_init(struct daemon *d)
 {
-	sigset_t set, blocked;
+	sigset_t set;
 
-	/*
-	 * Peers that vanish must cost an EPIPE, never the process; SIGUSR2
-	 * means nothing here, and no signal sent by habit may kill the
-	 * daemon without its cleanup.
-	 */
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGUSR2, SIG_IGN);
-	daemon_sigset(&set);
-	/* Only forked children take it, once they have its handler. */
-	blocked = set;
-	sigaddset(&blocked, SERVER_END_IDLE_SIGNAL);
-	if (pthread_sigmask(SIG_BLOCK, &blocked, NULL) != 0) {
-		log_error("cannot block signals");
+	if (signals_block() < 0)
 		return -1;
-	}
+	signals_main_set(&set);
 	d->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	d->env.done_fd = d->done_fd;
 	if (d->signal_fd < 0 || d->done_fd < 0) {
 		log_errno(LOG_ERR, "cannot set up signal handling");
 		return -1;
 	}
-	return 0;
-}
-
-void
-daemon_server_done(struct daemon *d)
-{
-	(void)eventfd_write(d->done_fd, 1);
-}
-
-/* In the child: what the daemon had open is not the child's business. */
-static void
-daemon_after_fork(struct daemon *d, struct ss_server *srv,
-    bool keep_listener, int keep_fd)
-{
-	int high = atomic_load(&d->conn_high), fd;
-	sigset_t set;
-	size_t i;
-
-	for (fd = 0; fd <= high; fd++)
-		if (fd != keep_fd && atomic_load(&d->conn_open[fd]))
-			close(fd);
-	for (i = 0; i < d->nservers; i++) {
-		struct ss_server *s = d->servers[i];
-		bool own = s == srv;
-
-		/*
-		 * Closed, not transport->close()d: the parent still owns the
-		 * socket files. A listener kept by mistake would keep the
-		 * port open after the parent stopped.
-		 */
-		if (!(own && keep_listener) && s->listen_fd >= 0) {
-			close(s->listen_fd);
-			s->listen_fd = -1;
-		}
-		s->owned_path = NULL;	/* the parent's to remove */
-		close(s->wake_fd);
-		s->wake_fd = -1;
-		if (!own) {
-			close(s->stop_fd);
-			s->stop_fd = -1;
-		}
-	}
-	srv->child = true;
-	/*
-	 * A child must not outlive the daemon with its sockets. The signal
-	 * follows the forking thread, which only ends after its children.
-	 */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != d->pid)
-		_exit(1);
-	close(d->signal_fd);
-	close(d->done_fd);
-	d->signal_fd = d->done_fd = -1;
-	/*
-	 * Ctrl-C, Ctrl-\\, a hangup and a kill of the process group reach
-	 * every child: the parent decides when its children stop. SIGTERM
-	 * stays fatal, for the parent's own use at the stop deadline.
-	 */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGUSR1, SIG_IGN);
-	daemon_sigset(&set);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	server_child_init(srv);
-}
-
-pid_t
-daemon_fork(struct daemon *d, struct ss_server *srv, bool keep_listener,
-    int keep_fd)
-{
-	pid_t pid;
-
-	pthread_rwlock_wrlock(&d->fork_lock);
-	pid = fork();
-	if (pid != 0) {
-		pthread_rwlock_unlock(&d->fork_lock);
-		return pid;
-	}
-	daemon_after_fork(d, srv, keep_listener, keep_fd);
-	/*
-	 * The lock's writer was the parent's thread, which the child is
-	 * not as far as the lock can tell: a new lock, not an unlock.
-	 */
-	pthread_rwlock_init(&d->fork_lock, NULL);
 	return 0;
 }
 

@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "conntable.h"
+#include "server.h"
+
 struct conf;
-struct ss_server;
 
 struct daemon {
 	struct conf *conf;		/* the configuration being served */
@@ -27,16 +29,12 @@ struct daemon {
 	struct conf **confs;
 	size_t nconfs;
 	/*
-	 * Written around fork() and around swapping `servers`; read around
-	 * opening and closing a connection. A child thus always sees a whole
-	 * table to close descriptors from, and knows every connection that
-	 * other threads had open: it closes them, or their clients would
-	 * wait for an end of input as long as the child lives.
+	 * The connections a forked child closes; `servers` is swapped under
+	 * its exclusive lock, so a child always sees a whole table to close
+	 * the daemon's descriptors from.
 	 */
-	pthread_rwlock_t fork_lock;
-	atomic_uchar *conn_open;	/* per descriptor: a connection */
-	atomic_int conn_high;		/* highest descriptor marked */
-	int conn_max;
+	struct conntable conns;
+	struct server_env env;		/* what every server gets from here */
 	int signal_fd;			/* signalfd: TERM, INT, QUIT, HUP,
 					   USR1, CHLD */
 	int done_fd;			/* eventfd: a server thread finished */
@@ -83,33 +81,9 @@ int daemon_run(struct daemon *d);
 /* Tells systemd the daemon serves (READY=1 with a STATUS= summary). */
 void daemon_notify_ready(struct daemon *d);
 
-/* Called by a server thread as its last act. Async-signal-safe. */
-void daemon_server_done(struct daemon *d);
-
 /* Adds conf to the configurations kept alive; -1 when out of memory. */
 int daemon_keep_conf(struct daemon *d, struct conf *conf);
 /* Adds srv to the retired servers; -1 when out of memory. */
 int daemon_retire(struct daemon *d, struct ss_server *srv);
-
-/*
- * Connections: opened and closed between daemon_hold and daemon_release
- * (the read side of fork_lock), and marked with daemon_mark_conn.
- */
-void daemon_hold(struct daemon *d);
-void daemon_release(struct daemon *d);
-void daemon_mark_conn(struct daemon *d, int fd, bool open);
-
-/*
- * Forks for `srv`. In the child: closes the daemon's own descriptors and
- * every connection but keep_fd (and srv's stop descriptor, and its
- * listening socket when keep_listener), marks srv as a child's copy and
- * restores default signal handling; the plugin's descriptors are left
- * alone. Returns fork()'s result.
- */
-pid_t daemon_fork(struct daemon *d, struct ss_server *srv,
-    bool keep_listener, int keep_fd);
-
-/* SIGHUP: re-reads the configuration and swaps to it if it is good. */
-void daemon_reload(struct daemon *d);
 
 #endif /* SS_DAEMON_H */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "notify.h"
 #include "plugin.h"
+#include "reload.h"
 #include "server.h"
 #include "transport.h"
 
@@ -110,7 +111,7 @@ static int
 reload_build_one(struct daemon *d, struct successor *next, size_t i)
 {
 	const struct conf_server *cs = &next->conf->servers[i];
-	struct ss_server *srv = server_new(cs, d);
+	struct ss_server *srv = server_new(cs, &d->env);
 	struct ss_server *old;
 	char error[SERVER_ERROR_SIZE];
 
@@ -174,11 +175,12 @@ reload_commit(struct daemon *d, struct successor *next)
 		pred->owned_path = NULL;
 		kept++;
 	}
-	pthread_rwlock_wrlock(&d->fork_lock);
+	conntable_exclusive(&d->conns);
 	d->servers = next->servers;
 	d->nservers = next->n;
 	d->conf = next->conf;
-	pthread_rwlock_unlock(&d->fork_lock);
+	d->env.conf = d->conf;
+	conntable_release(&d->conns);
 	for (i = 0; i < next->n; i++)
 		(void)server_start(next->servers[i]);
 	for (i = 0; i < nold; i++) {

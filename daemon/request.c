@@ -16,7 +16,7 @@
 
 #include "clock.h"
 #include "conf.h"
-#include "daemon.h"
+#include "conntable.h"
 #include "persource.h"
 #include "request.h"
 #include "server.h"
@@ -72,10 +72,10 @@ request_free(struct ss_request *req)
 		    (const struct sockaddr *)&req->peer, req->peerlen);
 	if (req->fd >= 0) {
 		/* Unmarked and closed as one, as far as fork() can tell. */
-		daemon_hold(req->srv->daemon);
-		daemon_mark_conn(req->srv->daemon, req->fd, false);
+		conntable_hold(req->srv->env->conns);
+		conntable_mark(req->srv->env->conns, req->fd, false);
 		close(req->fd);
-		daemon_release(req->srv->daemon);
+		conntable_release(req->srv->env->conns);
 	}
 	if (req->in != req->rbuf)
 		free(req->in);

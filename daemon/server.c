@@ -20,14 +20,15 @@
 #include "concurrency.h"
 #include "conf.h"
 #include "crash.h"
+#include "conntable.h"
 #include "lifecycle.h"
-#include "daemon.h"
 #include "log.h"
 #include "persource.h"
 #include "plugin.h"
 #include "ratelimit.h"
 #include "request.h"
 #include "server.h"
+#include "signals.h"
 #include "transport.h"
 
 /* Accepts at most this many connections per loop turn, to stay fair. */
@@ -42,7 +43,7 @@
 #define SERVER_HURRY_GRACE	0.2
 
 struct ss_server *
-server_new(const struct conf_server *conf, struct daemon *daemon)
+server_new(const struct conf_server *conf, const struct server_env *env)
 {
 	struct ss_server *srv;
 	pthread_condattr_t attr;
@@ -68,7 +69,7 @@ server_new(const struct conf_server *conf, struct daemon *daemon)
 	}
 	srv->conf = conf;
 	srv->name = conf->name;
-	srv->daemon = daemon;
+	srv->env = env;
 	srv->transport = conf->transport;
 	srv->concurrency = conf->concurrency;
 	srv->listen_fd = srv->wake_fd = srv->stop_fd = -1;
@@ -345,10 +346,10 @@ server_child_init(struct ss_server *srv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = server_child_end_idle;
 	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SERVER_END_IDLE_SIGNAL, &sa, NULL);
+	(void)sigaction(SIGNALS_END_IDLE, &sa, NULL);
 	/* Sent before this point, it waited, blocked, for the handler. */
 	sigemptyset(&set);
-	sigaddset(&set, SERVER_END_IDLE_SIGNAL);
+	sigaddset(&set, SIGNALS_END_IDLE);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
@@ -428,10 +429,10 @@ server_accept_one(struct ss_server *srv, struct backoff *b)
 
 	/* Accepted and marked as one, as far as fork() can tell. */
 	if (req != NULL) {
-		daemon_hold(srv->daemon);
+		conntable_hold(srv->env->conns);
 		r = srv->transport->accept(srv, req);
-		daemon_mark_conn(srv->daemon, req->fd, true);
-		daemon_release(srv->daemon);
+		conntable_mark(srv->env->conns, req->fd, true);
+		conntable_release(srv->env->conns);
 	}
 	if (r == 1) {
 		if (b->failing && b->logged)
@@ -657,7 +658,7 @@ server_thread(void *arg)
 	srv->abandoned = left;
 	crash_thread_end();
 	atomic_store(&srv->finished, true);
-	daemon_server_done(srv->daemon);
+	(void)eventfd_write(srv->env->done_fd, 1);
 	return NULL;
 }
 

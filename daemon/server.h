@@ -20,7 +20,8 @@
 #include "ratelimit.h"
 
 struct conf_server;
-struct daemon;
+struct conf;
+struct conntable;
 struct plugin;
 struct transport_ops;
 struct concurrency_ops;
@@ -36,10 +37,21 @@ struct server_shared {
 	struct ratelimit ratelimit;
 };
 
+/*
+ * What a server gets from whoever runs it, shared by all its servers:
+ * the whole configuration (daemon-wide settings), the connection table
+ * forks consult, and an eventfd each server thread writes as its last act.
+ */
+struct server_env {
+	const struct conf *conf;
+	struct conntable *conns;
+	int done_fd;
+};
+
 struct ss_server {
 	const struct conf_server *conf;
 	const char *name;
-	struct daemon *daemon;
+	const struct server_env *env;
 	const struct transport_ops *transport;
 	const struct concurrency_ops *concurrency;
 	struct plugin *plugin;
@@ -82,7 +94,7 @@ struct ss_server {
 };
 
 struct ss_server *server_new(const struct conf_server *conf,
-    struct daemon *daemon);
+    const struct server_env *env);
 void server_free(struct ss_server *srv);
 
 /* Room for an error server_load or server_init hands up. */
@@ -162,10 +174,9 @@ void server_hurry(struct ss_server *srv);
 double server_drain_deadline(struct ss_server *srv, double deadline);
 
 /*
- * In a forked child of srv: SERVER_END_IDLE_SIGNAL, blocked in the daemon
+ * In a forked child of srv: SIGNALS_END_IDLE, blocked in the daemon
  * since before the fork, ends the child's idle request from now on.
  */
-#define SERVER_END_IDLE_SIGNAL	(SIGRTMIN + 1)
 void server_child_init(struct ss_server *srv);
 
 /*
