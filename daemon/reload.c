@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
 #include "clock.h"
 #include "conf.h"
 #include "daemon.h"
@@ -39,11 +38,7 @@ reload_same_socket(const struct daemon *d, const struct conf_server *conf)
 	size_t i;
 
 	for (i = 0; i < d->nservers; i++) {
-		const struct conf_server *o = d->servers[i]->conf;
-
-		if (o->transport == conf->transport &&
-		    addr_equal((const struct sockaddr *)&o->addr, o->addrlen,
-		    (const struct sockaddr *)&conf->addr, conf->addrlen))
+		if (conf->transport->can_keep(d->servers[i], conf))
 			return d->servers[i];
 	}
 	return NULL;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "log.h"
 #include "request.h"
@@ -87,6 +88,17 @@ transport_stream_accept(struct ss_server *srv, struct ss_request *req)
 	    errno == ECONNABORTED)
 		return 0;
 	return -1;
+}
+
+bool
+transport_same_address(const struct ss_server *old,
+    const struct conf_server *conf)
+{
+	const struct conf_server *o = old->conf;
+
+	return o->transport == conf->transport &&
+	    addr_equal((const struct sockaddr *)&o->addr, o->addrlen,
+	    (const struct sockaddr *)&conf->addr, conf->addrlen);
 }
 
 void

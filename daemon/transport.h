@@ -43,6 +43,13 @@ struct transport_ops {
 	void (*stop_accepting)(struct ss_server *srv);
 	/* Releases what open created (the socket, a unix socket's file). */
 	void (*close)(struct ss_server *srv);
+	/*
+	 * Reload: whether a server configured as `conf` can take over the
+	 * listening socket of `old`, a running server, instead of binding
+	 * its own.
+	 */
+	bool (*can_keep)(const struct ss_server *old,
+	    const struct conf_server *conf);
 };
 
 /* The transport called `name`, or NULL. */
@@ -59,6 +66,9 @@ extern const struct transport_ops transport_unix_dgram_ops;
 int transport_inet_bind(struct ss_server *srv, int type);
 /* accept4() of a stream connection into req. */
 int transport_stream_accept(struct ss_server *srv, struct ss_request *req);
+/* can_keep: the same transport on the same address. */
+bool transport_same_address(const struct ss_server *old,
+    const struct conf_server *conf);
 /* Closes srv->listen_fd. */
 void transport_close_socket(struct ss_server *srv);
 /* setsockopt on the listening socket, logging a failure. */

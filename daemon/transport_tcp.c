@@ -93,4 +93,5 @@ const struct transport_ops transport_tcp_ops = {
 	.send = request_stream_send,
 	.stop_accepting = tcp_stop_accepting,
 	.close = transport_close_socket,
+	.can_keep = transport_same_address,
 };

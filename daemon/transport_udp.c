@@ -34,4 +34,5 @@ const struct transport_ops transport_udp_ops = {
 	.send = datagram_send,
 	.complete = datagram_complete,
 	.close = transport_close_socket,
+	.can_keep = transport_same_address,
 };

@@ -229,6 +229,7 @@ const struct transport_ops transport_unix_ops = {
 	.send = request_stream_send,
 	.stop_accepting = unix_stream_stop_accepting,
 	.close = unix_close,
+	.can_keep = transport_same_address,
 };
 
 const struct transport_ops transport_unix_dgram_ops = {
@@ -243,4 +244,5 @@ const struct transport_ops transport_unix_dgram_ops = {
 	.complete = datagram_complete,
 	.stop_accepting = unix_remove_path,
 	.close = unix_close,
+	.can_keep = transport_same_address,
 };
