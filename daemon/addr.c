@@ -152,3 +152,21 @@ addr_equal(const struct sockaddr *a, socklen_t alen,
 {
 	return alen == blen && memcmp(a, b, alen) == 0;
 }
+
+int
+addr_parse_unix(const char *path, struct sockaddr_storage *ss,
+    socklen_t *len_r, const char **error_r)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(sun->sun_path)) {
+		*error_r = "expected a socket path of 1 to 107 bytes";
+		return -1;
+	}
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, n);
+	*len_r = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}

@@ -21,6 +21,13 @@ int addr_parse_inet(const char *text, struct sockaddr_storage *ss,
     socklen_t *len_r, const char **error_r);
 
 /*
+ * A unix socket path of 1 to 107 bytes, as a sockaddr_un. Returns 0, or
+ * -1 with *error_r set as addr_parse_inet does.
+ */
+int addr_parse_unix(const char *path, struct sockaddr_storage *ss,
+    socklen_t *len_r, const char **error_r);
+
+/*
  * Formats an address as "ip:port", "[ip6]:port" or a unix path
  * ("(unnamed)" for an unbound unix peer). Always NUL-terminates buf.
  */

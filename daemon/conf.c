@@ -16,10 +16,8 @@
 #include <syslog.h>
 
 #include "addr.h"
-#include "concurrency.h"
 #include "conf.h"
 #include "log.h"
-#include "transport.h"
 
 enum conf_kind {
 	K_STRING,	/* const char * */
@@ -398,24 +396,56 @@ conf_name_ok(const char *name)
 	return true;
 }
 
+static const struct conf_transport conf_transports[] = {
+	{ "tcp", false, true },
+	{ "udp", false, false },
+	{ "unix", true, false },
+	{ "unix-dgram", true, false },
+};
+
+/* Models, and whether they come as pools (workers > 0). */
+static const struct {
+	const char *name;
+	bool pool;
+} conf_models[] = {
+	{ "sync", false }, { "threading", true }, { "forking", true },
+};
+
+static const struct conf_transport *
+conf_transport_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(conf_transports) / sizeof(conf_transports[0]);
+	    i++)
+		if (strcmp(conf_transports[i].name, name) == 0)
+			return &conf_transports[i];
+	return NULL;
+}
+
 /* A value that failed its type check stays NULL and is skipped here. */
 static void
 conf_server_transport(struct conf *conf, struct conf_server *srv,
     const config_setting_t *group)
 {
 	const char *error;
+	int r;
 
 	if (srv->transport_name == NULL)
 		return;
-	srv->transport = transport_find(srv->transport_name);
+	srv->transport = conf_transport_find(srv->transport_name);
 	if (srv->transport == NULL) {
 		conf_error(conf, member_line(group, "transport"), "unknown "
 		    "transport '%s' (expected tcp, udp, unix or unix-dgram)",
 		    srv->transport_name);
 		return;
 	}
-	if (srv->listen != NULL &&
-	    srv->transport->parse_listen(srv, &error) < 0) {
+	if (srv->listen == NULL)
+		return;
+	r = srv->transport->socket_file ?
+	    addr_parse_unix(srv->listen, &srv->addr, &srv->addrlen, &error) :
+	    addr_parse_inet(srv->listen, &srv->addr, &srv->addrlen, &error);
+	if (r < 0) {
 		conf_error(conf, member_line(group, "listen"), "bad listen "
 		    "address '%s' (%s)", srv->listen, error);
 		srv->addrlen = 0;
@@ -427,14 +457,16 @@ conf_server_model(struct conf *conf, struct conf_server *srv,
     const config_setting_t *group)
 {
 	int line = member_line(group, "workers");
+	size_t i;
 
-	srv->concurrency = concurrency_find(srv->concurrency_name,
-	    srv->workers);
-	if (concurrency_find(srv->concurrency_name, 0) == NULL)
+	for (i = 0; i < sizeof(conf_models) / sizeof(conf_models[0]); i++)
+		if (strcmp(conf_models[i].name, srv->concurrency_name) == 0)
+			break;
+	if (i == sizeof(conf_models) / sizeof(conf_models[0]))
 		conf_error(conf, member_line(group, "concurrency"), "unknown "
 		    "concurrency '%s' (expected sync, threading or forking)",
 		    srv->concurrency_name);
-	else if (srv->concurrency == NULL)
+	else if (srv->workers > 0 && !conf_models[i].pool)
 		conf_error(conf, line, "workers needs concurrency \"threading\" "
 		    "or \"forking\" (expected workers = 0 with \"%s\")",
 		    srv->concurrency_name);
@@ -554,7 +586,7 @@ conf_server_proxy(struct conf *conf, struct conf_server *srv,
     const config_setting_t *group)
 {
 	if (srv->proxy_protocol && srv->transport != NULL &&
-	    srv->transport != &transport_tcp_ops)
+	    !srv->transport->proxy)
 		conf_error(conf, member_line(group, "proxy_protocol"),
 		    "proxy_protocol needs transport \"tcp\" (expected "
 		    "proxy_protocol = false with \"%s\")", srv->transport->name);

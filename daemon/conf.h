@@ -16,20 +16,27 @@
 
 #include "acl.h"
 
-struct transport_ops;
-struct concurrency_ops;
+/*
+ * A transport as the configuration knows it: by name, and by what its
+ * settings must be checked against. Its operations are the server's
+ * business (transport_find).
+ */
+struct conf_transport {
+	const char *name;
+	bool socket_file;	/* listen is a socket file's path */
+	bool proxy;		/* may read a PROXY header first */
+};
 
 struct conf_server {
 	const char *name;
 	const char *transport_name;
-	const struct transport_ops *transport;
+	const struct conf_transport *transport;	/* NULL until checked */
 	const char *listen;			/* as written */
 	struct sockaddr_storage addr;		/* parsed listen address */
 	socklen_t addrlen;
 	const char *handler;			/* plugin name or path */
 	const config_setting_t *options;	/* NULL when absent */
-	const char *concurrency_name;
-	const struct concurrency_ops *concurrency;
+	const char *concurrency_name;		/* sync, threading, forking */
 	int workers;
 	int max_children;
 	int request_queue_size;

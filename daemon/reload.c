@@ -35,10 +35,11 @@ struct successor {
 static struct ss_server *
 reload_same_socket(const struct daemon *d, const struct conf_server *conf)
 {
+	const struct transport_ops *ops = transport_find(conf->transport->name);
 	size_t i;
 
 	for (i = 0; i < d->nservers; i++) {
-		if (conf->transport->can_keep(d->servers[i], conf))
+		if (ops->can_keep(d->servers[i], conf))
 			return d->servers[i];
 	}
 	return NULL;

@@ -70,8 +70,10 @@ server_new(const struct conf_server *conf, const struct server_env *env)
 	srv->conf = conf;
 	srv->name = conf->name;
 	srv->env = env;
-	srv->transport = conf->transport;
-	srv->concurrency = conf->concurrency;
+	/* Names the configuration has checked. */
+	srv->transport = transport_find(conf->transport->name);
+	srv->concurrency = concurrency_find(conf->concurrency_name,
+	    conf->workers);
 	srv->listen_fd = srv->wake_fd = srv->stop_fd = -1;
 	atomic_init(&srv->stopping, false);
 	atomic_init(&srv->finished, false);

@@ -17,8 +17,6 @@ struct transport_ops {
 	const char *name;
 	bool stream;		/* false: one datagram is one request */
 	bool socket_file;	/* listen names a socket file (unix) */
-	/* Checks and parses conf->listen into conf->addr. */
-	int (*parse_listen)(struct conf_server *conf, const char **error_r);
 	/* Creates srv->listen_fd, bound (and listening). Logs failures. */
 	int (*open)(struct ss_server *srv);
 	/*

@@ -13,13 +13,6 @@
 #include "server.h"
 #include "transport.h"
 
-static int
-tcp_parse_listen(struct conf_server *conf, const char **error_r)
-{
-	return addr_parse_inet(conf->listen, &conf->addr, &conf->addrlen,
-	    error_r);
-}
-
 /*
  * Accepted connections inherit TCP_NODELAY, SO_RCVTIMEO and SO_SNDTIMEO
  * from the listening socket: set there, as configured and to
@@ -86,7 +79,6 @@ tcp_stop_accepting(struct ss_server *srv)
 const struct transport_ops transport_tcp_ops = {
 	.name = "tcp",
 	.stream = true,
-	.parse_listen = tcp_parse_listen,
 	.open = tcp_open,
 	.accept = tcp_accept,
 	.recv = request_stream_recv,

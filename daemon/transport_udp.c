@@ -8,13 +8,6 @@
 #include "transport.h"
 
 static int
-udp_parse_listen(struct conf_server *conf, const char **error_r)
-{
-	return addr_parse_inet(conf->listen, &conf->addr, &conf->addrlen,
-	    error_r);
-}
-
-static int
 udp_open(struct ss_server *srv)
 {
 	return transport_inet_bind(srv, SOCK_DGRAM);
@@ -27,7 +20,6 @@ udp_open(struct ss_server *srv)
 const struct transport_ops transport_udp_ops = {
 	.name = "udp",
 	.stream = false,
-	.parse_listen = udp_parse_listen,
 	.open = udp_open,
 	.accept = datagram_accept,
 	.recv = datagram_recv,

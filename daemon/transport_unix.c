@@ -22,24 +22,6 @@
 #include "server.h"
 #include "transport.h"
 
-static int
-unix_parse_listen(struct conf_server *conf, const char **error_r)
-{
-	struct sockaddr_un *sun = (struct sockaddr_un *)&conf->addr;
-	size_t n = strlen(conf->listen);
-
-	if (n == 0 || n >= sizeof(sun->sun_path)) {
-		*error_r = "expected a socket path of 1 to 107 bytes";
-		return -1;
-	}
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	memcpy(sun->sun_path, conf->listen, n);
-	conf->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    n + 1);
-	return 0;
-}
-
 static const char *
 unix_path(const struct ss_server *srv)
 {
@@ -136,7 +118,7 @@ unix_open(struct ss_server *srv, int type)
 		at = tmp.sun_path;
 		(void)unlink(at);
 	} else {
-		/* parse_listen made sure the path itself fits. */
+		/* The configuration made sure the path itself fits. */
 		memcpy(tmp.sun_path, path, strlen(path) + 1);
 	}
 	if (bind(srv->listen_fd, (const struct sockaddr *)&tmp,
@@ -222,7 +204,6 @@ const struct transport_ops transport_unix_ops = {
 	.name = "unix",
 	.stream = true,
 	.socket_file = true,
-	.parse_listen = unix_parse_listen,
 	.open = unix_stream_open,
 	.accept = unix_stream_accept,
 	.recv = request_stream_recv,
@@ -236,7 +217,6 @@ const struct transport_ops transport_unix_dgram_ops = {
 	.name = "unix-dgram",
 	.stream = false,
 	.socket_file = true,
-	.parse_listen = unix_parse_listen,
 	.open = unix_dgram_open,
 	.accept = datagram_accept,
 	.recv = datagram_recv,

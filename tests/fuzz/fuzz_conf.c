@@ -76,7 +76,7 @@ check_loaded(const struct conf *conf)
 		const struct conf_server *srv = &conf->servers[i];
 
 		if (srv->name == NULL || srv->handler == NULL ||
-		    srv->transport == NULL || srv->concurrency == NULL ||
+		    srv->transport == NULL || srv->concurrency_name == NULL ||
 		    srv->listen == NULL || srv->addrlen == 0 ||
 		    srv->max_line < 2 || srv->workers > srv->max_children)
 			abort();

@@ -19,10 +19,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "concurrency.h"
 #include "conf.h"
 #include "log.h"
-#include "transport.h"
 
 #define DEFAULT_PLUGIN_DIR "/default/plugins"
 
@@ -374,10 +372,10 @@ START_TEST(test_full_resolves_transport_and_concurrency)
 	load_ok(full_conf);
 	ck_assert_ptr_nonnull(conf.servers[0].transport);
 	ck_assert_str_eq(conf.servers[0].transport->name, "tcp");
-	ck_assert_ptr_nonnull(conf.servers[0].concurrency);
-	ck_assert_str_eq(conf.servers[0].concurrency->name, "forking");
-	ck_assert_ptr_nonnull(conf.servers[1].concurrency);
-	ck_assert_str_eq(conf.servers[1].concurrency->name, "sync");
+	ck_assert_ptr_nonnull(conf.servers[0].concurrency_name);
+	ck_assert_str_eq(conf.servers[0].concurrency_name, "forking");
+	ck_assert_ptr_nonnull(conf.servers[1].concurrency_name);
+	ck_assert_str_eq(conf.servers[1].concurrency_name, "sync");
 }
 END_TEST
 
@@ -431,8 +429,6 @@ START_TEST(test_default_server_concurrency)
 	load_minimal();
 	s = &conf.servers[0];
 	ck_assert_str_eq(s->concurrency_name, "threading");
-	ck_assert_ptr_nonnull(s->concurrency);
-	ck_assert_str_eq(s->concurrency->name, "threading");
 	ck_assert_int_eq(s->workers, 0);
 	ck_assert_int_eq(s->max_children, 40);
 	ck_assert_int_eq(s->max_children, CONF_DEFAULT_MAX_CHILDREN);
