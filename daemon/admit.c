@@ -11,6 +11,7 @@
 #include "admit.h"
 #include "clock.h"
 #include "conf.h"
+#include "conn.h"
 #include "log.h"
 #include "persource.h"
 #include "proxy.h"
@@ -76,7 +77,7 @@ admit_read_header(struct ss_request *req, struct proxy_header *h)
 
 	req->rpos = req->rlen = 0;
 	while ((r = proxy_parse(req->in, req->rlen, h, &error)) == 0) {
-		n = srv->transport->recv(req, req->in + req->rlen,
+		n = req->conn->read(req, req->in + req->rlen,
 		    req->rcap - req->rlen, &deadline);
 		if (n == 0) {
 			ratelimit_log(srv, RATELIMIT_PROXY, "server %s: %s "

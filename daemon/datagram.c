@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "conn.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "request.h"
@@ -60,8 +61,9 @@ datagram_accept(struct ss_server *srv, struct ss_request *req)
 	return 1;
 }
 
-ssize_t
-datagram_recv(struct ss_request *req, void *buf, size_t n, double *deadline)
+/* The datagram, read whole at accept, is all the input there is. */
+static ssize_t
+datagram_read(struct ss_request *req, void *buf, size_t n, double *deadline)
 {
 	(void)req;
 	(void)buf;
@@ -70,8 +72,9 @@ datagram_recv(struct ss_request *req, void *buf, size_t n, double *deadline)
 	return 0;
 }
 
-ssize_t
-datagram_send(struct ss_request *req, const void *buf, size_t n,
+/* Appended to the reply that datagram_complete sends. */
+static ssize_t
+datagram_write(struct ss_request *req, const void *buf, size_t n,
     double *deadline)
 {
 	size_t max = req->srv->conf->max_packet_size;
@@ -90,6 +93,39 @@ datagram_send(struct ss_request *req, const void *buf, size_t n,
 	req->outlen += n;
 	return (ssize_t)n;
 }
+
+/* Never a wait: what there is is all there. */
+static int
+datagram_wait(struct ss_request *req, int events, double deadline)
+{
+	(void)req;
+	(void)events;
+	(void)deadline;
+	return 1;
+}
+
+/* Nothing to shut or close: the socket is the server's. */
+static void
+datagram_shutdown(struct ss_request *req, int how)
+{
+	(void)req;
+	(void)how;
+}
+
+static void
+datagram_close(struct ss_request *req)
+{
+	(void)req;
+}
+
+const struct conn_ops conn_datagram_ops = {
+	.name = "datagram",
+	.read = datagram_read,
+	.write = datagram_write,
+	.wait = datagram_wait,
+	.shutdown = datagram_shutdown,
+	.close = datagram_close,
+};
 
 static bool
 datagram_unnamed(const struct ss_request *req)

@@ -1,13 +1,11 @@
 /*
- * request.c - request I/O for plugins: ss_read, ss_readline, ss_write and
- * the per-request accessors.
- *
- * Connections are blocking sockets: a call costs one recv or send, its
- * wait included, bounded by the socket's timeouts. Each call is bounded
- * as a whole by request_timeout, and by the server's stop deadline once
- * the server stops.
+ * request.c - request I/O for plugins: ss_read, ss_readline, ss_getline,
+ * ss_write and the per-request accessors, over the request's connection
+ * table (conn.h). Each call is bounded as a whole by request_timeout and
+ * max_request_time, and by the server's stop deadline once it stops.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +14,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "conn.h"
 #include "conntable.h"
 #include "persource.h"
 #include "request.h"
@@ -47,6 +46,7 @@ request_new(struct ss_server *srv)
 		return NULL;
 	memset(req, 0, offsetof(struct ss_request, rbuf));
 	req->srv = srv;
+	req->conn = srv->transport->conn;
 	req->in = req->rbuf;
 	req->rcap = sizeof(req->rbuf);
 	req->fd = -1;
@@ -74,7 +74,7 @@ request_free(struct ss_request *req)
 		/* Unmarked and closed as one, as far as fork() can tell. */
 		conntable_hold(req->srv->env->conns);
 		conntable_mark(req->srv->env->conns, req->fd, false);
-		close(req->fd);
+		req->conn->close(req);
 		conntable_release(req->srv->env->conns);
 	}
 	if (req->in != req->rbuf)
@@ -102,128 +102,6 @@ request_deadline(const struct ss_request *req)
 }
 
 /*
- * The time a call has left until *deadline, which shrinks to the stop
- * deadline once the server stops (in a forked child the parent enforces
- * that one, by signal).
- */
-static double
-request_left(struct ss_request *req, double *deadline)
-{
-	struct ss_server *srv = req->srv;
-
-	if (!srv->child && atomic_load(&srv->stopping) &&
-	    srv->stop_deadline < *deadline)
-		*deadline = srv->stop_deadline;
-	if (atomic_load(&srv->hurry))
-		return 0;
-	return *deadline - clock_now();
-}
-
-/*
- * Sets SO_RCVTIMEO or SO_SNDTIMEO to `left` seconds unless what is set
- * (*armed, 0 for nothing) is as good: within 1% and 5 ms (the kernel
- * rounds to its tick anyway). Calls mostly start with a whole
- * request_timeout, which is what a tcp connection inherits from its
- * listening socket, so this is mostly no syscall at all.
- */
-static int
-request_arm(struct ss_request *req, int opt, double *armed, double left)
-{
-	struct timeval tv;
-
-	if (*armed > 0 && *armed <= left + left / 100 + 0.005 &&
-	    *armed >= left - left / 100 - 0.005)
-		return 0;
-	tv = clock_timeval(left);
-	if (setsockopt(req->fd, SOL_SOCKET, opt, &tv, sizeof(tv)) < 0)
-		return -1;
-	*armed = left;
-	return 0;
-}
-
-/*
- * Stream I/O is one blocking recv or send per call, the wait included,
- * bounded by the socket's timeouts: no poll, and no try that fails with
- * EAGAIN first. A request still blocked at the server's stop deadline
- * is woken by server_cut shutting its connection down.
- */
-ssize_t
-request_stream_recv(struct ss_request *req, void *buf, size_t n,
-    double *deadline)
-{
-	double left;
-	ssize_t r;
-
-	/* Unarmed (unix): a first try that cannot block spares the arming. */
-	if (req->rcv_armed == 0) {
-		r = recv(req->fd, buf, n, MSG_DONTWAIT);
-		if (r >= 0) {
-			req->bytes_in += (size_t)r;
-			return r;
-		}
-		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-	}
-	for (;;) {
-		left = request_left(req, deadline);
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (request_arm(req, SO_RCVTIMEO, &req->rcv_armed, left) < 0)
-			return -1;
-		r = recv(req->fd, buf, n, 0);
-		if (r >= 0) {
-			req->bytes_in += (size_t)r;
-			return r;
-		}
-		/* EAGAIN: the timeout, or the kernel's rounding of it. */
-		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-	}
-}
-
-ssize_t
-request_stream_send(struct ss_request *req, const void *buf, size_t n,
-    double *deadline)
-{
-	const char *p = buf;
-	size_t done = 0;
-	double left;
-	ssize_t r;
-
-	if (req->snd_armed == 0) {
-		r = send(req->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (r > 0) {
-			done = (size_t)r;
-			req->bytes_out += (size_t)r;
-		} else if (r < 0 && errno != EINTR && errno != EAGAIN &&
-		    errno != EWOULDBLOCK) {
-			return -1;
-		}
-	}
-	while (done < n) {
-		left = request_left(req, deadline);
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (request_arm(req, SO_SNDTIMEO, &req->snd_armed, left) < 0)
-			return -1;
-		r = send(req->fd, p + done, n - done, MSG_NOSIGNAL);
-		if (r > 0) {
-			done += (size_t)r;
-			req->bytes_out += (size_t)r;
-			continue;
-		}
-		if (r < 0 && errno != EINTR && errno != EAGAIN &&
-		    errno != EWOULDBLOCK)
-			return -1;
-	}
-	return (ssize_t)n;
-}
-
-/*
  * Refills the input buffer from the transport; a datagram, read whole
  * at accept, reports end of input here. Returns what recv returned.
  */
@@ -234,7 +112,7 @@ request_fill(struct ss_request *req, double *deadline)
 	ssize_t r;
 
 	req->rpos = req->rlen = 0;
-	r = req->srv->transport->recv(req, req->in, req->rcap, deadline);
+	r = req->conn->read(req, req->in, req->rcap, deadline);
 	if (r <= 0)
 		return r;
 	req->rlen = (size_t)r;
@@ -261,7 +139,7 @@ ss_read(ss_request *req, void *buf, size_t n)
 	if (req->rpos == req->rlen) {
 		/* Large reads skip the buffer instead of copying through it. */
 		if (n >= req->rcap)
-			return req->srv->transport->recv(req, buf, n,
+			return req->conn->read(req, buf, n,
 			    &deadline);
 		r = request_fill(req, &deadline);
 		if (r <= 0)
@@ -291,18 +169,13 @@ request_fill_idle(struct ss_request *req, double *deadline)
 		return request_fill(req, deadline);
 	/* Ordered against server_end_idle: one of the two sees the other. */
 	atomic_store(&req->idle, true);
-	if (!atomic_load(&req->srv->end_idle)) {
-		r = request_fill(req, deadline);
-	} else {
+	if (atomic_load(&req->srv->end_idle) &&
+	    req->conn->wait(req, POLLIN, 0) == 0) {
 		req->rpos = req->rlen = 0;
-		r = recv(req->fd, req->in, req->rcap, MSG_DONTWAIT);
-		if (r > 0) {
-			req->rlen = (size_t)r;
-			req->bytes_in += (size_t)r;
-		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			atomic_store(&req->cut, true);
-			r = 0;
-		}
+		atomic_store(&req->cut, true);
+		r = 0;
+	} else {
+		r = request_fill(req, deadline);
 	}
 	atomic_store(&req->idle, false);
 	return r;
@@ -409,7 +282,7 @@ ss_write(ss_request *req, const void *buf, size_t n)
 {
 	double deadline = request_deadline(req);
 
-	return req->srv->transport->send(req, buf, n, &deadline);
+	return req->conn->write(req, buf, n, &deadline);
 }
 
 int

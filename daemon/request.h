@@ -12,6 +12,7 @@
 
 #include "addr.h"
 
+struct conn_ops;
 struct ss_server;
 
 /*
@@ -27,6 +28,7 @@ struct ss_server;
 
 struct ss_request {
 	struct ss_server *srv;
+	const struct conn_ops *conn;	/* how its bytes come and go */
 	int fd;			/* the connection; -1 for a datagram */
 	double rcv_armed, snd_armed;	/* SO_RCVTIMEO, SO_SNDTIMEO; 0: unset */
 	struct ss_request *live_prev, *live_next;	/* in srv->live */
@@ -65,14 +67,6 @@ void request_free(struct ss_request *req);
  */
 double request_deadline(const struct ss_request *req);
 
-/*
- * Stream transports' I/O: one blocking syscall bounded by *deadline (and
- * by the stop deadline once stopping) through the socket's timeouts.
- */
-ssize_t request_stream_recv(struct ss_request *req, void *buf, size_t n,
-    double *deadline);
-ssize_t request_stream_send(struct ss_request *req, const void *buf,
-    size_t n, double *deadline);
 
 /*
  * The request the calling thread serves (lifecycle_run sets it), for

@@ -20,6 +20,7 @@
 #include "concurrency.h"
 #include "conf.h"
 #include "crash.h"
+#include "conn.h"
 #include "conntable.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -223,7 +224,7 @@ server_live_add(struct ss_request *req)
 		return;
 	pthread_mutex_lock(&srv->lock);
 	if (srv->cut) {
-		(void)shutdown(req->fd, SHUT_RDWR);
+		req->conn->shutdown(req, SHUT_RDWR);
 		atomic_store(&req->cut, true);
 	}
 	req->live_prev = NULL;
@@ -262,7 +263,7 @@ server_cut(struct ss_server *srv)
 	if (!srv->cut) {
 		srv->cut = true;
 		for (req = srv->live; req != NULL; req = req->live_next) {
-			(void)shutdown(req->fd, SHUT_RDWR);
+			req->conn->shutdown(req, SHUT_RDWR);
 			atomic_store(&req->cut, true);
 		}
 	}
@@ -294,7 +295,7 @@ server_end_idle(struct ss_server *srv)
 	for (req = srv->live; req != NULL; req = req->live_next)
 		if (atomic_load(&req->idle)) {
 			/* The read returns what was sent, then end of input. */
-			(void)shutdown(req->fd, SHUT_RD);
+			req->conn->shutdown(req, SHUT_RD);
 			atomic_store(&req->cut, true);
 		}
 	pthread_mutex_unlock(&srv->lock);
@@ -333,7 +334,7 @@ server_child_end_idle(int sig)
 	(void)sig;
 	atomic_store(&server_child_self->end_idle, true);
 	if (req != NULL && req->fd >= 0 && atomic_load(&req->idle)) {
-		(void)shutdown(req->fd, SHUT_RD);
+		req->conn->shutdown(req, SHUT_RD);
 		atomic_store(&req->cut, true);
 	}
 }

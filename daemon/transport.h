@@ -12,6 +12,7 @@
 struct ss_server;
 struct ss_request;
 struct conf_server;
+struct conn_ops;
 
 struct transport_ops {
 	const char *name;
@@ -26,11 +27,8 @@ struct transport_ops {
 	 * logged, so the caller can back off and log once).
 	 */
 	int (*accept)(struct ss_server *srv, struct ss_request *req);
-	/* Request I/O behind ss_read and ss_write. */
-	ssize_t (*recv)(struct ss_request *req, void *buf, size_t n,
-	    double *deadline);
-	ssize_t (*send)(struct ss_request *req, const void *buf, size_t n,
-	    double *deadline);
+	/* The I/O of its requests, behind ss_read and ss_write. */
+	const struct conn_ops *conn;
 	/*
 	 * After finish: sends a datagram's reply. Optional. Returns 0 when
 	 * the reply left (or there was none), -1 when it could not be
@@ -75,10 +73,6 @@ int transport_setopt(struct ss_server *srv, int level, int name, int value,
 
 /* Datagram requests (datagram.c), shared by udp and unix-dgram. */
 int datagram_accept(struct ss_server *srv, struct ss_request *req);
-ssize_t datagram_recv(struct ss_request *req, void *buf, size_t n,
-    double *deadline);
-ssize_t datagram_send(struct ss_request *req, const void *buf, size_t n,
-    double *deadline);
 int datagram_complete(struct ss_request *req);
 
 #endif /* SS_TRANSPORT_H */

@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "conf.h"
+#include "conn.h"
 #include "log.h"
 #include "request.h"
 #include "server.h"
@@ -81,8 +82,7 @@ const struct transport_ops transport_tcp_ops = {
 	.stream = true,
 	.open = tcp_open,
 	.accept = tcp_accept,
-	.recv = request_stream_recv,
-	.send = request_stream_send,
+	.conn = &conn_socket_ops,
 	.stop_accepting = tcp_stop_accepting,
 	.close = transport_close_socket,
 	.can_keep = transport_same_address,

@@ -5,6 +5,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "conn.h"
 #include "transport.h"
 
 static int
@@ -22,8 +23,7 @@ const struct transport_ops transport_udp_ops = {
 	.stream = false,
 	.open = udp_open,
 	.accept = datagram_accept,
-	.recv = datagram_recv,
-	.send = datagram_send,
+	.conn = &conn_datagram_ops,
 	.complete = datagram_complete,
 	.close = transport_close_socket,
 	.can_keep = transport_same_address,

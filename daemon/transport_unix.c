@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "log.h"
 #include "request.h"
 #include "server.h"
@@ -206,8 +207,7 @@ const struct transport_ops transport_unix_ops = {
 	.socket_file = true,
 	.open = unix_stream_open,
 	.accept = unix_stream_accept,
-	.recv = request_stream_recv,
-	.send = request_stream_send,
+	.conn = &conn_socket_ops,
 	.stop_accepting = unix_stream_stop_accepting,
 	.close = unix_close,
 	.can_keep = transport_same_address,
@@ -219,8 +219,7 @@ const struct transport_ops transport_unix_dgram_ops = {
 	.socket_file = true,
 	.open = unix_dgram_open,
 	.accept = datagram_accept,
-	.recv = datagram_recv,
-	.send = datagram_send,
+	.conn = &conn_datagram_ops,
 	.complete = datagram_complete,
 	.stop_accepting = unix_remove_path,
 	.close = unix_close,

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "fuzz.h"
 #include "request.h"
 #include "server.h"
@@ -37,8 +38,7 @@ struct plan {
 static const struct transport_ops fuzz_transport_ops = {
 	.name = "fuzz",
 	.stream = true,
-	.recv = request_stream_recv,
-	.send = request_stream_send,
+	.conn = &conn_socket_ops,
 };
 
 static size_t
