@@ -16,7 +16,7 @@
 #include "conf.h"
 #include "log.h"
 #include "process.h"
-#include "server.h"
+#include "server_state.h"
 
 /* The child's exit status when it could not become the user. */
 #define ACCESS_AS_NO_USER 255

@@ -17,7 +17,7 @@
 #include "proxy.h"
 #include "ratelimit.h"
 #include "request.h"
-#include "server.h"
+#include "server_state.h"
 #include "transport.h"
 
 static bool
@@ -27,13 +27,13 @@ admit_client(struct ss_request *req)
 	const struct sockaddr *peer = (const struct sockaddr *)&req->peer;
 
 	if (!acl_permits(&srv->conf->acl, peer, req->peerlen)) {
-		ratelimit_log(srv, RATELIMIT_ACCESS, "server %s: %s refused by "
+		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_ACCESS, "server %s: %s refused by "
 		    "access rules", srv->name, req->name);
 		return false;
 	}
 	if (srv->persource != NULL && !persource_acquire(srv->persource, peer,
 	    req->peerlen)) {
-		ratelimit_log(srv, RATELIMIT_PER_SOURCE, "server %s: %s "
+		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_PER_SOURCE, "server %s: %s "
 		    "refused: max_per_source (%d) requests in flight",
 		    srv->name, req->name, srv->conf->max_per_source);
 		return false;
@@ -51,7 +51,7 @@ admit_accepted(struct ss_request *req)
 		return admit_client(req);
 	if (!acl_permits(&srv->conf->proxy_trusted,
 	    (const struct sockaddr *)&req->peer, req->peerlen)) {
-		ratelimit_log(srv, RATELIMIT_TRUSTED, "server %s: %s refused: "
+		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_TRUSTED, "server %s: %s refused: "
 		    "not in proxy_trusted", srv->name, req->name);
 		return false;
 	}
@@ -80,13 +80,13 @@ admit_read_header(struct ss_request *req, struct proxy_header *h)
 		n = req->conn->read(req, req->in + req->rlen,
 		    req->rcap - req->rlen, &deadline);
 		if (n == 0) {
-			ratelimit_log(srv, RATELIMIT_PROXY, "server %s: %s "
+			ratelimit_log(&srv->shared->ratelimit, RATELIMIT_PROXY, "server %s: %s "
 			    "closed before a whole PROXY header", srv->name,
 			    req->name);
 			return -1;
 		}
 		if (n < 0) {
-			ratelimit_log(srv, RATELIMIT_PROXY, "server %s: %s: no "
+			ratelimit_log(&srv->shared->ratelimit, RATELIMIT_PROXY, "server %s: %s: no "
 			    "PROXY header: %s", srv->name, req->name,
 			    strerror(errno));
 			return -1;
@@ -94,7 +94,7 @@ admit_read_header(struct ss_request *req, struct proxy_header *h)
 		req->rlen += (size_t)n;
 	}
 	if (r < 0) {
-		ratelimit_log(srv, RATELIMIT_PROXY, "server %s: %s: %s; "
+		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_PROXY, "server %s: %s: %s; "
 		    "closing", srv->name, req->name, error);
 		return -1;
 	}

@@ -15,7 +15,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "request.h"
-#include "server.h"
+#include "server_state.h"
 
 /*
  * The time a call has left until *deadline, which shrinks to the stop

@@ -15,7 +15,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "request.h"
-#include "server.h"
+#include "server_state.h"
 
 static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE,
     SIGABRT };

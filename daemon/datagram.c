@@ -19,7 +19,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "request.h"
-#include "server.h"
+#include "server_state.h"
 #include "transport.h"
 
 int
@@ -48,7 +48,7 @@ datagram_accept(struct ss_server *srv, struct ss_request *req)
 	}
 	request_accepted(req);
 	if ((size_t)n > max) {
-		ratelimit_log(srv, RATELIMIT_OVERSIZE, "server %s: datagram of "
+		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_OVERSIZE, "server %s: datagram of "
 		    "%zd bytes from %s exceeds max_packet_size %zu; dropped",
 		    srv->name, n, req->name, max);
 		free(buf);
@@ -58,6 +58,7 @@ datagram_accept(struct ss_server *srv, struct ss_request *req)
 	req->rpos = 0;
 	req->rlen = (size_t)n;
 	req->bytes_in = (size_t)n;
+	req->conn = &conn_datagram_ops;
 	return 1;
 }
 
@@ -149,7 +150,7 @@ datagram_complete(struct ss_request *req)
 	if (req->outlen == 0)
 		return 0;
 	if (datagram_unnamed(req)) {
-		ratelimit_log(srv, RATELIMIT_UNDELIVERABLE, "server %s: reply "
+		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_UNDELIVERABLE, "server %s: reply "
 		    "to %s undeliverable: the sender's socket has no name "
 		    "(%zu bytes dropped)", srv->name, req->name, req->outlen);
 		return -1;
@@ -169,7 +170,7 @@ datagram_complete(struct ss_request *req)
 			break;
 		}
 	}
-	ratelimit_log(srv, RATELIMIT_UNDELIVERABLE, "server %s: reply to %s "
+	ratelimit_log(&srv->shared->ratelimit, RATELIMIT_UNDELIVERABLE, "server %s: reply to %s "
 	    "undeliverable: %s", srv->name, req->name, error);
 	return -1;
 }

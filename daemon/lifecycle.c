@@ -13,7 +13,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "request.h"
-#include "server.h"
+#include "server_live.h"
 #include "transport.h"
 
 /*
@@ -139,7 +139,7 @@ lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
 	    "%s", srv->name, req->name, req->bytes_in, req->bytes_out,
 	    clock_now() - req->started, result);
 	if (outcome == OUTCOME_REFUSED)
-		ratelimit_log(srv, RATELIMIT_VERIFY, "%s", line);
+		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_VERIFY, "%s", line);
 	else
 		log_info("%s", line);
 }

@@ -10,15 +10,12 @@
  * count.
  */
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
 #include "ratelimit.h"
-#include "server.h"
 
 #define RATELIMIT_SECOND_MS	1000
 /*
@@ -46,10 +43,14 @@ static const struct {
 };
 
 void
-ratelimit_init(struct ratelimit *rl)
+ratelimit_init(struct ratelimit *rl, const char *name,
+    void (*wake)(void *arg), void *wake_arg)
 {
 	int i;
 
+	rl->name = name;
+	rl->wake = wake;
+	rl->wake_arg = wake_arg;
 	for (i = 0; i < RATELIMIT_NREASONS; i++) {
 		atomic_init(&rl->slot[i].start_ms, 0);
 		atomic_init(&rl->slot[i].omitted, 0);
@@ -71,26 +72,11 @@ ratelimit_seconds(uint64_t from, uint64_t to)
 	return to > from ? (double)(to - from) / 1000.0 : 0.0;
 }
 
-/*
- * A second now has a count to log: the serve loop must wake to flush it
- * if no event comes to carry it. A forked child has no descriptor of
- * the loop's; the parent's main thread turns SIGCHLD into a wake-up of
- * every serve loop (daemon.c), which then finds the count here.
- */
-static void
-ratelimit_wake(struct ss_server *srv)
-{
-	if (srv->child)
-		(void)kill(getppid(), SIGCHLD);
-	else
-		server_wake(srv);
-}
-
 bool
-ratelimit_log(struct ss_server *srv, enum ratelimit_reason reason,
+ratelimit_log(struct ratelimit *rl, enum ratelimit_reason reason,
     const char *fmt, ...)
 {
-	struct ratelimit_slot *s = &srv->shared->ratelimit.slot[reason];
+	struct ratelimit_slot *s = &rl->slot[reason];
 	int level = reasons[reason].level;
 	uint64_t now, start, omitted;
 	char msg[1024];
@@ -104,7 +90,7 @@ ratelimit_log(struct ss_server *srv, enum ratelimit_reason reason,
 	for (;;) {
 		if (start != 0 && now < start + RATELIMIT_SECOND_MS) {
 			if (atomic_fetch_add(&s->omitted, 1) == 0)
-				ratelimit_wake(srv);
+				rl->wake(rl->wake_arg);
 			return false;
 		}
 		/* On failure another event opened the second: count in it. */
@@ -125,14 +111,14 @@ ratelimit_log(struct ss_server *srv, enum ratelimit_reason reason,
 }
 
 void
-ratelimit_flush(struct ss_server *srv, bool all)
+ratelimit_flush(struct ratelimit *rl, bool all)
 {
 	uint64_t now = ratelimit_now_ms(), start, omitted;
 	struct ratelimit_slot *s;
 	int i;
 
 	for (i = 0; i < RATELIMIT_NREASONS; i++) {
-		s = &srv->shared->ratelimit.slot[i];
+		s = &rl->slot[i];
 		start = atomic_load(&s->start_ms);
 		if (atomic_load(&s->omitted) == 0 || (!all &&
 		    now < start + RATELIMIT_SECOND_MS + RATELIMIT_GRACE_MS))
@@ -147,20 +133,20 @@ ratelimit_flush(struct ss_server *srv, bool all)
 		omitted = atomic_exchange(&s->omitted, 0);
 		if (omitted > 0)
 			log_msg(reasons[i].level, "server %s: %" PRIu64 " more "
-			    "%s in the last %.1fs", srv->name, omitted,
+			    "%s in the last %.1fs", rl->name, omitted,
 			    reasons[i].what, ratelimit_seconds(start, now));
 	}
 }
 
 double
-ratelimit_due(struct ss_server *srv)
+ratelimit_due(const struct ratelimit *rl)
 {
 	const struct ratelimit_slot *s;
 	double due = 0, t;
 	int i;
 
 	for (i = 0; i < RATELIMIT_NREASONS; i++) {
-		s = &srv->shared->ratelimit.slot[i];
+		s = &rl->slot[i];
 		if (atomic_load(&s->omitted) == 0)
 			continue;
 		/* A millisecond more, so the flush never finds it early. */

@@ -13,8 +13,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct ss_server;
-
 enum ratelimit_reason {
 	RATELIMIT_ACCESS,		/* refused by the access rules */
 	RATELIMIT_PER_SOURCE,		/* refused by max_per_source */
@@ -37,10 +35,22 @@ struct ratelimit_slot {
 
 struct ratelimit {
 	struct ratelimit_slot slot[RATELIMIT_NREASONS];
+	const char *name;		/* the server's, for count lines */
+	/*
+	 * Called when a count starts that someone must log if no event
+	 * carries it (the server's serve loop); from any of its threads or
+	 * forked children.
+	 */
+	void (*wake)(void *arg);
+	void *wake_arg;
 };
 
-/* For memory fresh from mmap (which is zeroed anyway). */
-void ratelimit_init(struct ratelimit *rl);
+/*
+ * For memory fresh from mmap (which is zeroed anyway), before any fork,
+ * so children share the counts and know the owner.
+ */
+void ratelimit_init(struct ratelimit *rl, const char *name,
+    void (*wake)(void *arg), void *wake_arg);
 
 /*
  * One event of `reason` on srv. The first of a second is logged in full,
@@ -49,7 +59,7 @@ void ratelimit_init(struct ratelimit *rl);
  * thread or process of the server may call it. Returns true when the
  * line was written (it may be filtered out by the log level still).
  */
-bool ratelimit_log(struct ss_server *srv, enum ratelimit_reason reason,
+bool ratelimit_log(struct ratelimit *rl, enum ratelimit_reason reason,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /*
@@ -57,12 +67,12 @@ bool ratelimit_log(struct ss_server *srv, enum ratelimit_reason reason,
  * new event has carried yet ("N more ... in the last 1.0s"); every
  * pending count when `all` (at the end of the server).
  */
-void ratelimit_flush(struct ss_server *srv, bool all);
+void ratelimit_flush(struct ratelimit *rl, bool all);
 
 /*
  * When ratelimit_flush has something to do next, in clock_now() time;
  * 0 when no count is pending.
  */
-double ratelimit_due(struct ss_server *srv);
+double ratelimit_due(const struct ratelimit *rl);
 
 #endif /* SS_RATELIMIT_H */

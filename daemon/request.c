@@ -18,8 +18,7 @@
 #include "conntable.h"
 #include "persource.h"
 #include "request.h"
-#include "server.h"
-#include "transport.h"
+#include "server_state.h"
 
 static __thread struct ss_request *request_serving;
 
@@ -46,7 +45,6 @@ request_new(struct ss_server *srv)
 		return NULL;
 	memset(req, 0, offsetof(struct ss_request, rbuf));
 	req->srv = srv;
-	req->conn = srv->transport->conn;
 	req->in = req->rbuf;
 	req->rcap = sizeof(req->rbuf);
 	req->fd = -1;
@@ -102,7 +100,7 @@ request_deadline(const struct ss_request *req)
 }
 
 /*
- * Refills the input buffer from the transport; a datagram, read whole
+ * Refills the input buffer from the connection; a datagram, read whole
  * at accept, reports end of input here. Returns what recv returned.
  */
 static ssize_t

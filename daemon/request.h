@@ -28,7 +28,8 @@ struct ss_server;
 
 struct ss_request {
 	struct ss_server *srv;
-	const struct conn_ops *conn;	/* how its bytes come and go */
+	const struct conn_ops *conn;	/* how its bytes come and go, set
+					   by the transport's accept */
 	int fd;			/* the connection; -1 for a datagram */
 	double rcv_armed, snd_armed;	/* SO_RCVTIMEO, SO_SNDTIMEO; 0: unset */
 	struct ss_request *live_prev, *live_next;	/* in srv->live */

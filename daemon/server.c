@@ -4,6 +4,7 @@
  * model: it only calls their operations.
  */
 #include <errno.h>
+#include <signal.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,8 +41,22 @@
 #define SERVER_ACCEPT_BACKOFF	0.1
 /* Grace after the stop deadline for requests cut at their next I/O. */
 #define SERVER_ABORT_GRACE	1.0
-/* The same after a second stop signal, which wants the stop now. */
-#define SERVER_HURRY_GRACE	0.2
+
+/*
+ * A count waits for the serve loop to log it. A forked child has no
+ * descriptor of the loop's; the parent's main thread turns SIGCHLD into
+ * a wake-up of every serve loop (daemon.c), which then finds the count.
+ */
+static void
+server_ratelimit_wake(void *arg)
+{
+	struct ss_server *srv = arg;
+
+	if (srv->child)
+		(void)kill(getppid(), SIGCHLD);
+	else
+		server_wake(srv);
+}
 
 struct ss_server *
 server_new(const struct conf_server *conf, const struct server_env *env)
@@ -59,7 +74,8 @@ server_new(const struct conf_server *conf, const struct server_env *env)
 		return NULL;
 	}
 	atomic_init(&srv->shared->last_request_ns, 0);
-	ratelimit_init(&srv->shared->ratelimit);
+	ratelimit_init(&srv->shared->ratelimit, conf->name,
+	    server_ratelimit_wake, srv);
 	/* Never more sources in flight than requests in flight. */
 	if (conf->max_per_source > 0 && (srv->persource = persource_new(
 	    (unsigned)conf->max_per_source, (unsigned)conf->max_children +
@@ -106,7 +122,7 @@ server_free(struct ss_server *srv)
 	pthread_cond_destroy(&srv->idle);
 	pthread_mutex_destroy(&srv->lock);
 	/* Counts of the last second, now that nothing adds to them. */
-	ratelimit_flush(srv, true);
+	ratelimit_flush(&srv->shared->ratelimit, true);
 	munmap(srv->shared, sizeof(*srv->shared));
 	persource_free(srv->persource);
 	free(srv);
@@ -186,13 +202,6 @@ server_open(struct ss_server *srv)
 }
 
 void
-server_wake(struct ss_server *srv)
-{
-	if (srv->wake_fd >= 0)
-		(void)eventfd_write(srv->wake_fd, 1);
-}
-
-void
 server_request_begin(struct ss_server *srv)
 {
 	pthread_mutex_lock(&srv->lock);
@@ -215,61 +224,6 @@ server_request_end(struct ss_server *srv)
 		server_wake(srv);
 }
 
-void
-server_live_add(struct ss_request *req)
-{
-	struct ss_server *srv = req->srv;
-
-	if (req->fd < 0 || srv->child)
-		return;
-	pthread_mutex_lock(&srv->lock);
-	if (srv->cut) {
-		req->conn->shutdown(req, SHUT_RDWR);
-		atomic_store(&req->cut, true);
-	}
-	req->live_prev = NULL;
-	req->live_next = srv->live;
-	if (srv->live != NULL)
-		srv->live->live_prev = req;
-	srv->live = req;
-	req->live = true;
-	pthread_mutex_unlock(&srv->lock);
-}
-
-void
-server_live_remove(struct ss_request *req)
-{
-	struct ss_server *srv = req->srv;
-
-	if (!req->live)
-		return;
-	pthread_mutex_lock(&srv->lock);
-	if (req->live_prev != NULL)
-		req->live_prev->live_next = req->live_next;
-	else
-		srv->live = req->live_next;
-	if (req->live_next != NULL)
-		req->live_next->live_prev = req->live_prev;
-	req->live = false;
-	pthread_mutex_unlock(&srv->lock);
-}
-
-void
-server_cut(struct ss_server *srv)
-{
-	struct ss_request *req;
-
-	pthread_mutex_lock(&srv->lock);
-	if (!srv->cut) {
-		srv->cut = true;
-		for (req = srv->live; req != NULL; req = req->live_next) {
-			req->conn->shutdown(req, SHUT_RDWR);
-			atomic_store(&req->cut, true);
-		}
-	}
-	pthread_mutex_unlock(&srv->lock);
-}
-
 /* The address the socket really has: systemd's may differ from listen. */
 static const char *
 server_where(const struct ss_server *srv, char *buf, size_t size)
@@ -282,105 +236,6 @@ server_where(const struct ss_server *srv, char *buf, size_t size)
 		return srv->conf->listen;
 	addr_format((struct sockaddr *)&ss, len, buf, size);
 	return buf;
-}
-
-void
-server_end_idle(struct ss_server *srv)
-{
-	struct ss_request *req;
-
-	pthread_mutex_lock(&srv->lock);
-	/* Ordered against request_fill_idle: one of the two sees the other. */
-	atomic_store(&srv->end_idle, true);
-	for (req = srv->live; req != NULL; req = req->live_next)
-		if (atomic_load(&req->idle)) {
-			/* The read returns what was sent, then end of input. */
-			req->conn->shutdown(req, SHUT_RD);
-			atomic_store(&req->cut, true);
-		}
-	pthread_mutex_unlock(&srv->lock);
-	/* Forked children are told by the server's thread, in its drain. */
-	server_wake(srv);
-}
-
-double
-server_drain_deadline(struct ss_server *srv, double deadline)
-{
-	if (atomic_load(&srv->hurry) && srv->hurry_until < deadline)
-		return srv->hurry_until;
-	return deadline;
-}
-
-void
-server_hurry(struct ss_server *srv)
-{
-	srv->hurry_until = clock_now() + SERVER_HURRY_GRACE;
-	atomic_store(&srv->hurry, true);
-	server_cut(srv);
-	pthread_mutex_lock(&srv->lock);
-	pthread_cond_broadcast(&srv->idle);
-	pthread_mutex_unlock(&srv->lock);
-	server_wake(srv);
-}
-
-/* The server a forked child serves, for its signal handler. */
-static struct ss_server *server_child_self;
-
-static void
-server_child_end_idle(int sig)
-{
-	struct ss_request *req = request_current();
-
-	(void)sig;
-	atomic_store(&server_child_self->end_idle, true);
-	if (req != NULL && req->fd >= 0 && atomic_load(&req->idle)) {
-		req->conn->shutdown(req, SHUT_RD);
-		atomic_store(&req->cut, true);
-	}
-}
-
-void
-server_child_init(struct ss_server *srv)
-{
-	struct sigaction sa;
-	sigset_t set;
-
-	server_child_self = srv;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = server_child_end_idle;
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGNALS_END_IDLE, &sa, NULL);
-	/* Sent before this point, it waited, blocked, for the handler. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGNALS_END_IDLE);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-}
-
-/* At most this many abandoned requests are named one by one. */
-#define SERVER_REPORT_MAX	10
-
-unsigned
-server_report_abandoned(struct ss_server *srv)
-{
-	const struct ss_request *req;
-	unsigned n = 0, left;
-	double now = clock_now();
-
-	pthread_mutex_lock(&srv->lock);
-	for (req = srv->live; req != NULL; req = req->live_next)
-		if (n++ < SERVER_REPORT_MAX)
-			log_warning("server %s: abandoned at the stop deadline: "
-			    "request from %s, running for %.1fs in plugin %s",
-			    srv->name, req->name, now - req->started,
-			    srv->handler->name);
-	left = srv->in_flight;
-	pthread_mutex_unlock(&srv->lock);
-	/* Datagrams, forked children, or more than named. */
-	if (left > n || n > SERVER_REPORT_MAX)
-		log_warning("server %s: %u request(s) abandoned at the stop "
-		    "deadline in all (plugin %s)", srv->name,
-		    left > n ? left : n, srv->handler->name);
-	return left > n ? left : n;
 }
 
 void
@@ -451,7 +306,7 @@ server_accept_one(struct ss_server *srv, struct backoff *b)
 	request_free(req);
 	if (r < 0 && !atomic_load(&srv->stopping) && errno != EINVAL) {
 		if (!b->failing)
-			b->logged = ratelimit_log(srv, RATELIMIT_ACCEPT,
+			b->logged = ratelimit_log(&srv->shared->ratelimit, RATELIMIT_ACCEPT,
 			    "server %s: accept (retrying every %gs): %s",
 			    srv->name, SERVER_ACCEPT_BACKOFF, strerror(errno));
 		b->failing = true;
@@ -581,8 +436,8 @@ server_next_wakeup(struct ss_server *srv, double last_request,
 		if (next == 0 || t < next)
 			next = t;
 	}
-	/* Only while a count waits for its line (see ratelimit_wake). */
-	due = ratelimit_due(srv);
+	/* Only while a count waits for its line (server_ratelimit_wake). */
+	due = ratelimit_due(&srv->shared->ratelimit);
 	if (due > 0 && (next == 0 || due < next))
 		next = due;
 	return next;
@@ -623,7 +478,7 @@ server_serve(struct ss_server *srv)
 			backoff.retry_at = 0;
 		dispatched = (pfd[2].revents & POLLIN) ?
 		    server_accept(srv, &backoff) : 0;
-		ratelimit_flush(srv, false);
+		ratelimit_flush(&srv->shared->ratelimit, false);
 		now = clock_now();
 		/* Requests begun by threads, children and workers count too. */
 		latest = (double)atomic_load(&srv->shared->last_request_ns) / 1e9;

@@ -12,7 +12,7 @@
 #include "conf.h"
 #include "log.h"
 #include "request.h"
-#include "server.h"
+#include "server_state.h"
 #include "transport.h"
 
 static const struct transport_ops *const transports[] = {
@@ -81,6 +81,7 @@ transport_stream_accept(struct ss_server *srv, struct ss_request *req)
 	req->fd = accept4(srv->listen_fd, (struct sockaddr *)&req->peer,
 	    &req->peerlen, SOCK_CLOEXEC);
 	if (req->fd >= 0) {
+		req->conn = srv->transport->conn;
 		request_accepted(req);
 		return 1;
 	}

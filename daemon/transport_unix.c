@@ -20,7 +20,7 @@
 #include "conn.h"
 #include "log.h"
 #include "request.h"
-#include "server.h"
+#include "server_state.h"
 #include "transport.h"
 
 static const char *

@@ -142,6 +142,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (req == NULL)
 		abort();
 	req->fd = sv[0];
+	req->conn = &conn_socket_ops;
 
 	read_lines(req, &plan, (size_t)sent);
 

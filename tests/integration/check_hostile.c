@@ -508,6 +508,11 @@ START_TEST(test_emfile_on_accept_backs_off)
 	    "runs with RLIMIT_NOFILE %ld, expected " EMFILE_LIMIT "%s",
 	    proc_nofile(d.pid), h_daemon_log_tail(&d));
 
+	/*
+	 * The readiness probe's request must have ended and freed its
+	 * descriptor first, or the daemon accepts once more when it does.
+	 */
+	h_daemon_wait_log(&d, "ok", 1);
 	for (i = 0; i < EMFILE_CONNS; i++)
 		fds[i] = h_connect(port);
 	h_daemon_wait_log(&d, "accept (retrying", 1);
