@@ -19,7 +19,6 @@
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
-#include "reload.h"
 #include "server.h"
 #include "signals.h"
 #include "transport.h"
@@ -427,8 +426,8 @@ daemon_signal(struct daemon *d, const struct signalfd_siginfo *si,
 	case SIGHUP:
 		if (stopping)
 			log_notice("SIGHUP: stopping, not reloading");
-		else
-			daemon_reload(d);
+		else if (d->reload != NULL)
+			d->reload(d);
 		break;
 	case SIGCHLD:
 		for (i = 0; i < d->nservers + d->nretired; i++)

@@ -43,6 +43,12 @@ struct daemon {
 	 * the servers, so the process exits without freeing them.
 	 */
 	bool abandoned;
+	/*
+	 * What SIGHUP does (reload.c's daemon_reload, set by main.c): the
+	 * reload builds on this file's servers, so this file does not call
+	 * up into it.
+	 */
+	void (*reload)(struct daemon *d);
 };
 
 /*

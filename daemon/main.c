@@ -16,6 +16,7 @@
 #include "crash.h"
 #include "activation.h"
 #include "daemon.h"
+#include "reload.h"
 #include "log.h"
 #include "pidfile.h"
 #include "process.h"
@@ -178,6 +179,8 @@ serve(struct daemon *d, const struct options *o)
 	const char *pid_file = absolute_path(conf->pid_file, pidbuf,
 	    sizeof(pidbuf));
 	int report = -1, rc = 0, failure = EXIT_RUNTIME;
+
+	d->reload = daemon_reload;	/* SIGHUP */
 
 	if ((pid_file != NULL && pidfile_check(pid_file) < 0) ||
 	    daemon_signals_init(d) < 0 || activation_adopt(d) < 0 ||
