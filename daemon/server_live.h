@@ -25,7 +25,7 @@ void server_cut(struct ss_server *srv);
 /*
  * The daemon stops (not a reload): requests idle in a line read, with
  * nothing buffered, end at once as at end of input, here and in forked
- * children (which the server's thread tells by SERVER_END_IDLE_SIGNAL).
+ * children (which the server's thread tells by SIGNALS_END_IDLE).
  * Callable from the main thread, after server_stop.
  */
 void server_end_idle(struct ss_server *srv);
