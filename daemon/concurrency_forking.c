@@ -42,7 +42,7 @@ struct child {
 struct forking {
 	struct child *children;
 	unsigned n;
-	bool told_end_idle;	/* SERVER_END_IDLE_SIGNAL sent to all */
+	bool told_end_idle;	/* SIGNALS_END_IDLE sent to all */
 };
 
 static struct forking *
