@@ -10,19 +10,9 @@ set -u
 : "${SS_PLUGIN_DIR:?run the tests with make check}"
 builddir=${SS_BUILDDIR:-$(dirname "$SS_SOCKSERVD")/..}
 bench=$builddir/bench/sockserv-bench
-status=0
+# shellcheck source=tests/lib.sh
+. "${SS_SRCDIR:?run the tests with make check}/tests/lib.sh"
 checks=0
-daemon_pid=
-
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	status=1
-}
-
-die() {
-	fail "$*"
-	exit 1
-}
 
 ok() {
 	printf 'ok: %s\n' "$*"
@@ -31,21 +21,7 @@ ok() {
 [ -x "$bench" ] || die "$bench is not built"
 command -v python3 >/dev/null 2>&1 || die "python3 is not installed; this test needs it"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sockserv-bench-XXXXXX") || exit 1
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	if [ -n "$daemon_pid" ]; then
-		kill -TERM "$daemon_pid" 2>/dev/null
-		wait "$daemon_pid" 2>/dev/null
-	fi
-	if [ "${SS_TEST_LEAVE:-0}" = 1 ]; then
-		echo "left: $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
+test_tmpdir bench
 
 # Two ports free for both TCP and UDP on 127.0.0.1, found by binding 0.
 ports=$(python3 -c '

@@ -7,35 +7,18 @@
 set -u
 : "${SS_SOCKSERVD:?run the tests with make check}"
 builddir=${SS_BUILDDIR:-$(dirname "$SS_SOCKSERVD")/..}
-status=0
-daemon_pid=
+# shellcheck source=tests/lib.sh
+. "${SS_SRCDIR:?run the tests with make check}/tests/lib.sh"
 # The daemon refuses plugins in directories group or others can write;
 # what this test installs must not depend on the umask it was run with.
 umask 022
-
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	status=1
-}
-
-die() {
-	fail "$*"
-	exit 1
-}
 
 for tool in "${CC:-cc}" pkg-config python3; do
 	command -v "$tool" >/dev/null 2>&1 ||
 		die "$tool is not installed; this test needs it"
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sockserv-install-XXXXXX") || exit 1
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-	[ -n "$daemon_pid" ] && kill -KILL "$daemon_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
+test_tmpdir install
 root=$tmp/root
 
 # The make running this test must not hand its flags (TESTS=..., -j and

@@ -9,28 +9,13 @@
 set -u
 : "${SS_SOCKSERVD:?run the tests with make check}"
 builddir=${SS_BUILDDIR:-$(dirname "$SS_SOCKSERVD")/..}
-status=0
+# shellcheck source=tests/lib.sh
+. "${SS_SRCDIR:?run the tests with make check}/tests/lib.sh"
 # The daemon refuses plugins in directories group or others can write;
 # what this test installs must not depend on the umask it was run with.
 umask 022
 
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	status=1
-}
-
-die() {
-	fail "$*"
-	exit 1
-}
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sockserv-reconf-XXXXXX") || exit 1
-if [ "${SS_TEST_LEAVE:-}" = 1 ]; then
-	trap 'echo "SS_TEST_LEAVE=1, kept $tmp"' EXIT
-else
-	trap 'rm -rf "$tmp"' EXIT
-fi
-trap 'exit 1' HUP INT TERM
+test_tmpdir reconf
 src=$tmp/src
 p1=$tmp/p1
 p2=$tmp/p2

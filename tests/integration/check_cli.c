@@ -44,28 +44,13 @@ static const char two_errors_conf[] =
     "  }\n"
     ");\n";
 
-static void
-expect_status(const struct h_result *r, int status, const char *what)
-{
-	ck_assert_msg(r->status == status, "%s: expected exit status %d, "
-	    "got %d; output:\n%s", what, status, r->status, r->output);
-}
-
-static void
-expect_output(const struct h_result *r, const char *needle, const char *what)
-{
-	ck_assert_msg(strstr(r->output, needle) != NULL, "%s: expected %s "
-	    "in the output:\n%s", what, h_quote(needle, strlen(needle)),
-	    r->output);
-}
-
 START_TEST(test_version)
 {
 	struct h_result r;
 
 	h_run(&r, "-V");
-	expect_status(&r, 0, "-V");
-	expect_output(&r, PACKAGE_VERSION, "-V");
+	h_expect_status(&r, 0, "-V");
+	h_expect_output(&r, PACKAGE_VERSION, "-V");
 }
 END_TEST
 
@@ -74,7 +59,7 @@ START_TEST(test_help)
 	struct h_result r;
 
 	h_run(&r, "-h");
-	expect_status(&r, 0, "-h");
+	h_expect_status(&r, 0, "-h");
 	ck_assert_msg(strcasestr(r.output, "usage") != NULL &&
 	    strstr(r.output, "-f") != NULL, "-h: expected a usage text "
 	    "listing -f, got:\n%s", r.output);
@@ -86,7 +71,7 @@ START_TEST(test_unknown_option)
 	struct h_result r;
 
 	h_run(&r, "-Z");
-	expect_status(&r, 2, "-Z");
+	h_expect_status(&r, 2, "-Z");
 	ck_assert_msg(r.output[0] != '\0', "-Z: exit 2 without a word");
 }
 END_TEST
@@ -97,8 +82,8 @@ START_TEST(test_missing_config)
 	struct h_result r;
 
 	h_run(&r, "-F", "-f", conf);
-	expect_status(&r, 2, "missing config");
-	expect_output(&r, conf, "missing config");
+	h_expect_status(&r, 2, "missing config");
+	h_expect_output(&r, conf, "missing config");
 }
 END_TEST
 
@@ -109,8 +94,8 @@ START_TEST(test_syntax_error)
 	struct h_result r;
 
 	h_run(&r, "-F", "-f", conf);
-	expect_status(&r, 2, "syntax error");
-	expect_output(&r, h_path("%s:3:", conf), "syntax error");
+	h_expect_status(&r, 2, "syntax error");
+	h_expect_output(&r, h_path("%s:3:", conf), "syntax error");
 }
 END_TEST
 
@@ -121,7 +106,7 @@ START_TEST(test_check_valid_config)
 	struct h_result r;
 
 	h_run(&r, "-t", "-f", conf);
-	expect_status(&r, 0, "-t on a valid config");
+	h_expect_status(&r, 0, "-t on a valid config");
 }
 END_TEST
 
@@ -132,9 +117,9 @@ START_TEST(test_check_reports_every_error)
 	struct h_result r;
 
 	h_run(&r, "-t", "-f", conf);
-	expect_status(&r, 2, "-t with two errors");
-	expect_output(&r, h_path("%s:5:", conf), "-t, bad concurrency");
-	expect_output(&r, h_path("%s:9:", conf), "-t, bad transport");
+	h_expect_status(&r, 2, "-t with two errors");
+	h_expect_output(&r, h_path("%s:5:", conf), "-t, bad concurrency");
+	h_expect_output(&r, h_path("%s:9:", conf), "-t, bad transport");
 }
 END_TEST
 
@@ -286,7 +271,7 @@ expect_refusal(const struct refusal *f, const char *mode)
 	struct h_result r;
 
 	h_run(&r, mode, "-f", conf);
-	expect_status(&r, 2, what);
+	h_expect_status(&r, 2, what);
 	ck_assert_msg(count(r.output, head) == 1, "%s: expected %s once in "
 	    "the output:\n%s", what, h_quote(head, strlen(head)), r.output);
 	line = strstr(r.output, head);
@@ -371,8 +356,8 @@ START_TEST(test_bind_in_use)
 	port = ntohs(sin.sin_port);
 	conf = h_write_file("busy.conf", echo_conf, port, "echo");
 	h_run(&r, "-F", "-f", conf);
-	expect_status(&r, 1, "port in use");
-	expect_output(&r, h_path("127.0.0.1:%d", port), "port in use");
+	h_expect_status(&r, 1, "port in use");
+	h_expect_output(&r, h_path("127.0.0.1:%d", port), "port in use");
 	close(fd);
 }
 END_TEST

@@ -12,8 +12,8 @@
  * Fixture: tests/fixtures/crash.c ("segv\n" raises SIGSEGV, "abort\n"
  * aborts, "overflow\n" overflows the stack; other lines are echoed).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,23 +103,6 @@ START_TEST(test_unit_restarts_on_failure)
 }
 END_TEST
 
-/* A listening socket on 127.0.0.1, as a socket unit's ListenStream=. */
-static int
-listen_socket(int *port_r)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_msg(fd >= 0 && bind(fd, (struct sockaddr *)&sin,
-	    sizeof(sin)) == 0 && listen(fd, 64) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
-	    "cannot listen on 127.0.0.1");
-	*port_r = ntohs(sin.sin_port);
-	return fd;
-}
-
 /*
  * Starts sockservd as systemd would from a socket unit: the socket as fd
  * 3, LISTEN_FDS=1, LISTEN_PID the daemon's own pid (the shell's, which
@@ -150,7 +133,11 @@ START_TEST(test_restart_serves_queued_clients)
 	const char *conf;
 	char line[64];
 
-	lfd = listen_socket(&port);
+	/* As a socket unit's ListenStream=, and passed on as systemd does. */
+	lfd = h_listen(0);
+	port = h_local_port(lfd);
+	ck_assert_msg(fcntl(lfd, F_SETFD, 0) == 0, "fcntl: %s",
+	    strerror(errno));
 	conf = h_write_file("crash.conf", crash_conf, port, "threading", 0,
 	    h_fixture("crash"));
 	activate(&first, conf, lfd);
@@ -177,8 +164,7 @@ START_TEST(test_restart_serves_queued_clients)
 		h_expect(queued[i], line);
 		close(queued[i]);
 	}
-	ck_assert_msg(h_daemon_stop(&second, SIGTERM) == 0, "the restarted "
-	    "daemon did not stop cleanly%s", h_daemon_log_tail(&second));
+	h_expect_clean_stop(&second);
 	close(lfd);
 }
 END_TEST

@@ -77,97 +77,7 @@ echo_conf(const char *daemon, int port)
 	    h_path("127.0.0.1:%d", port), "echo", "");
 }
 
-/* Sends `request` and end of input; the reply up to EOF must be `reply`. */
-static void
-exchange_fd(const char *who, int fd, const char *request, const char *reply,
-    const char *context)
-{
-	char buf[512];
-	size_t n;
-
-	h_send(fd, request);
-	h_shutdown_write(fd);
-	n = h_recv_all(fd, buf, sizeof(buf));
-	ck_assert_msg(strcmp(buf, reply) == 0, "%s: sent %s, expected %s then "
-	    "EOF, received %s%s", who, h_quote(request, strlen(request)),
-	    h_quote(reply, strlen(reply)), h_quote(buf, n), context);
-	close(fd);
-}
-
-static void
-exchange(struct h_daemon *d, int port, const char *request,
-    const char *reply)
-{
-	exchange_fd(h_path("127.0.0.1:%d", port), h_connect(port), request,
-	    reply, h_daemon_log_tail(d));
-}
-
-static void
-expect_clean_stop(struct h_daemon *d)
-{
-	int code = h_daemon_stop(d, SIGTERM);
-
-	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM, "
-	    "expected 0%s", code, h_daemon_log_tail(d));
-}
-
-static void
-expect_refused(int port, const char *why, const char *context)
-{
-	int fd = h_try_connect(port);
-
-	if (fd >= 0)
-		close(fd);
-	ck_assert_msg(fd < 0 && errno == ECONNREFUSED, "127.0.0.1:%d %s: "
-	    "expected ECONNREFUSED, got %s%s", port, why,
-	    fd >= 0 ? "a connection" : strerror(errno), context);
-}
-
 /* --- the log ------------------------------------------------------------- */
-
-/*
- * The first line of the daemon's log holding every one of the NULL-ended
- * needles, copied into a buffer valid until the next call; NULL if none.
- */
-static const char *
-log_line_with(const struct h_daemon *d, ...)
-{
-	static char log[1 << 20], found[2048];
-	const char *needle;
-	char *line, *save;
-	bool all;
-	va_list ap;
-
-	h_read_file(d->log, log, sizeof(log));
-	for (line = strtok_r(log, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		all = true;
-		va_start(ap, d);
-		while (all && (needle = va_arg(ap, const char *)) != NULL)
-			all = strstr(line, needle) != NULL;
-		va_end(ap);
-		if (all) {
-			snprintf(found, sizeof(found), "%s", line);
-			return found;
-		}
-	}
-	return NULL;
-}
-
-/* How many lines of the daemon's log hold `needle`. */
-static int
-log_count(const struct h_daemon *d, const char *needle)
-{
-	static char log[1 << 20];
-	char *line, *save;
-	int n = 0;
-
-	h_read_file(d->log, log, sizeof(log));
-	for (line = strtok_r(log, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		n += strstr(line, needle) != NULL;
-	return n;
-}
 
 static bool
 ends_with(const char *s, const char *suffix)
@@ -228,14 +138,6 @@ launch(struct h_result *r, const char *conf, const char *extra1,
 	h_run_env(r, args, NULL);
 }
 
-static void
-expect_launch_status(const struct h_result *r, int status, const char *what)
-{
-	ck_assert_msg(r->status == status, "%s: the launcher exited with %d, "
-	    "expected %d; its output:\n%s", what, r->status, status,
-	    r->output);
-}
-
 static pid_t
 read_pid_file(const char *path, const struct h_result *r)
 {
@@ -251,27 +153,6 @@ read_pid_file(const char *path, const struct h_result *r)
 	    "%s, expected a pid and a newline", path,
 	    h_quote(buf, strlen(buf)));
 	return (pid_t)pid;
-}
-
-/* Fields 3 (state), 4 (ppid) and 6 (session) of /proc/PID/stat. */
-static bool
-proc_stat(pid_t pid, char *state, long *ppid, long *sid)
-{
-	char path[64], buf[1024];
-	const char *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "re");
-	if (f == NULL)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p != NULL &&
-	    sscanf(p + 1, " %c %ld %*d %ld", state, ppid, sid) == 3;
 }
 
 /* Where /proc/PID/NAME points. */
@@ -375,9 +256,9 @@ expect_no_daemon_left(const char *conf)
 START_TEST(test_detach)
 {
 	const char *pid_file = h_path("%s/s.pid", h_tmpdir()), *conf;
-	long ppid = 0, sid = 0, deadline;
+	struct h_proc_stat st = { .ppid = 0 };
+	long ppid, sid, deadline;
 	struct h_result r;
-	char state;
 	int port, fd, i;
 	pid_t pid;
 
@@ -385,20 +266,22 @@ START_TEST(test_detach)
 	port = h_free_port();
 	conf = echo_conf(h_path("pid_file = \"%s\";", pid_file), port);
 	launch(&r, conf, NULL, NULL);
-	expect_launch_status(&r, 0, "detached start");
+	h_expect_status(&r, 0, "detached start");
 	fd = h_try_connect(port);
 	ck_assert_msg(fd >= 0, "connect to 127.0.0.1:%d right after the "
 	    "launcher exited 0: %s; it must wait until the daemon serves; "
 	    "its output:\n%s", port, strerror(errno), r.output);
-	exchange_fd("the detached daemon", fd, "hello\n", "hello\n", "");
+	h_exchange_fd(NULL, fd, "hello\n", "hello\n", "the detached daemon");
 
 	pid = read_pid_file(pid_file, &r);
 	ck_assert_msg(pid != getpid(), "the pid file names the test");
 	expect_daemon_is(conf, pid);
 	deadline = h_now_ms() + H_TIMEOUT_MS;
-	while (proc_stat(pid, &state, &ppid, &sid) && ppid != getpid() &&
+	while (h_proc_stat(pid, &st) && st.ppid != getpid() &&
 	    h_now_ms() < deadline)
 		h_sleep_ms(20);
+	ppid = st.ppid;
+	sid = st.sid;
 	ck_assert_msg(ppid == getpid(), "the daemon (pid %ld) has parent %ld, "
 	    "expected to be orphaned and reparented to the test (%ld), a "
 	    "subreaper", (long)pid, ppid, (long)getpid());
@@ -415,11 +298,11 @@ START_TEST(test_detach)
 		    "the daemon's fd %d is %s, expected /dev/null", i,
 		    proc_link(pid, fdname));
 	}
-	exchange_fd("the detached daemon, again", h_connect(port), "again\n",
-	    "again\n", "");
+	h_exchange_fd(NULL, h_connect(port), "again\n", "again\n",
+	    "the detached daemon, again");
 
 	stop_detached(pid, pid_file);
-	expect_refused(port, "after the detached daemon stopped", "");
+	h_expect_refused(NULL, port, "after the detached daemon stopped");
 }
 END_TEST
 
@@ -438,11 +321,11 @@ START_TEST(test_detach_second_start_refused)
 	port = h_free_port();
 	conf = echo_conf(h_path("pid_file = \"%s\";", pid_file), port);
 	launch(&r, conf, NULL, NULL);
-	expect_launch_status(&r, 0, "first detached start");
+	h_expect_status(&r, 0, "first detached start");
 	pid = read_pid_file(pid_file, &r);
 
 	launch(&second, conf, NULL, NULL);
-	expect_launch_status(&second, 1, "second start, same pid file");
+	h_expect_status(&second, 1, "second start, same pid file");
 	ck_assert_msg(strstr(second.output, pid_file) != NULL &&
 	    strstr(second.output, "running") != NULL, "second start: expected "
 	    "a message naming %s and saying \"running\", got:\n%s", pid_file,
@@ -450,8 +333,8 @@ START_TEST(test_detach_second_start_refused)
 	ck_assert_msg(read_pid_file(pid_file, &r) == pid, "the second start "
 	    "changed the pid file");
 	expect_daemon_is(conf, pid);
-	exchange_fd("the first daemon", h_connect(port), "still\n",
-	    "still\n", "");
+	h_exchange_fd(NULL, h_connect(port), "still\n", "still\n",
+	    "the first daemon");
 	stop_detached(pid, pid_file);
 }
 END_TEST
@@ -474,12 +357,13 @@ START_TEST(test_detach_stale_pid_file)
 	port = h_free_port();
 	conf = echo_conf(h_path("pid_file = \"%s\";", pid_file), port);
 	launch(&r, conf, NULL, NULL);
-	expect_launch_status(&r, 0, h_path("start over a stale pid file "
+	h_expect_status(&r, 0, h_path("start over a stale pid file "
 	    "naming %ld", stale));
 	pid = read_pid_file(pid_file, &r);
 	ck_assert_msg(pid != stale, "the pid file still names %ld", stale);
 	expect_daemon_is(conf, pid);
-	exchange_fd("the daemon", h_connect(port), "hello\n", "hello\n", "");
+	h_exchange_fd(NULL, h_connect(port), "hello\n", "hello\n",
+	    "the daemon");
 	stop_detached(pid, pid_file);
 }
 END_TEST
@@ -504,12 +388,13 @@ START_TEST(test_detach_pid_file_option)
 	port = h_free_port();
 	conf = echo_conf(h_path("pid_file = \"%s\";", conf_pid), port);
 	launch(&r, conf, "-p", _i == 0 ? cli_pid : "cli.pid");
-	expect_launch_status(&r, 0, "detached start with -p");
+	h_expect_status(&r, 0, "detached start with -p");
 	pid = read_pid_file(cli_pid, &r);
 	ck_assert_msg(access(conf_pid, F_OK) < 0 && errno == ENOENT,
 	    "daemon.pid_file %s was written despite -p", conf_pid);
 	expect_daemon_is(conf, pid);
-	exchange_fd("the daemon", h_connect(port), "hello\n", "hello\n", "");
+	h_exchange_fd(NULL, h_connect(port), "hello\n", "hello\n",
+	    "the daemon");
 	stop_detached(pid, cli_pid);
 }
 END_TEST
@@ -521,21 +406,15 @@ END_TEST
 START_TEST(test_detach_port_in_use)
 {
 	const char *pid_file = h_path("%s/s.pid", h_tmpdir()), *conf;
-	struct sockaddr_in sin = { .sin_family = AF_INET };
 	struct h_result r;
 	int port, busy;
 
 	become_subreaper();
 	port = h_free_port();
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((unsigned short)port);
-	busy = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_msg(busy >= 0 && bind(busy, (struct sockaddr *)&sin,
-	    sizeof(sin)) == 0 && listen(busy, 1) == 0, "cannot occupy "
-	    "127.0.0.1:%d: %s", port, strerror(errno));
+	busy = h_listen(port);
 	conf = echo_conf(h_path("pid_file = \"%s\";", pid_file), port);
 	launch(&r, conf, NULL, NULL);
-	expect_launch_status(&r, 1, "detached start on a port in use");
+	h_expect_status(&r, 1, "detached start on a port in use");
 	ck_assert_msg(strstr(r.output, h_path("cannot bind 127.0.0.1:%d",
 	    port)) != NULL && strstr(r.output, strerror(EADDRINUSE)) != NULL,
 	    "expected \"cannot bind 127.0.0.1:%d: %s\" on the launcher's "
@@ -562,7 +441,7 @@ START_TEST(test_detach_init_fail)
 	    "broken", "tcp", h_path("127.0.0.1:%d", h_free_port()),
 	    h_fixture("init_fail"), "");
 	launch(&r, conf, NULL, NULL);
-	expect_launch_status(&r, 2, "detached start, plugin init failing");
+	h_expect_status(&r, 2, "detached start, plugin init failing");
 	expect_no_daemon_left(conf);
 	ck_assert_msg(access(pid_file, F_OK) < 0, "pid file %s left behind "
 	    "by a start that failed", pid_file);
@@ -608,14 +487,14 @@ START_TEST(test_access_line)
 	}
 	fd = h_connect(port);
 	client = h_client_name(fd);
-	exchange_fd("client", fd, c->request, c->reply, h_daemon_log_tail(&d));
-	expect_clean_stop(&d);
+	h_exchange_fd(&d, fd, c->request, c->reply, "client");
+	h_expect_clean_stop(&d);
 
-	ck_assert_msg(log_count(&d, h_path("server srv: %s ", client)) == 1,
-	    "expected one access line \"server srv: %s ...\", found %d%s",
-	    client, log_count(&d, h_path("server srv: %s ", client)),
+	ck_assert_msg(h_log_lines(&d, h_path("server srv: %s ", client)) == 1,
+	    "expected one access line \"server srv: %s ...\", found %zu%s",
+	    client, h_log_lines(&d, h_path("server srv: %s ", client)),
 	    h_daemon_log_tail(&d));
-	line = log_line_with(&d, h_path("server srv: %s ", client), NULL);
+	line = h_log_line(&d, h_path("server srv: %s ", client), NULL);
 	ck_assert_msg(strstr(line, h_path(" info: server srv: %s %s", client,
 	    c->counts)) != NULL && ends_with(line, c->result), "expected the "
 	    "access line \"info: server srv: %s %s...%s\", got %s%s", client,
@@ -634,9 +513,9 @@ START_TEST(test_notice_level_no_access_line)
 	h_daemon_start_env(&d, echo_conf("log_level = \"notice\";", port),
 	    NULL, NULL);
 	h_daemon_wait_port(&d, port);
-	exchange(&d, port, "hello\n", "hello\n");
-	exchange(&d, port, "again\n", "again\n");
-	expect_clean_stop(&d);
+	h_exchange(&d, port, "hello\n", "hello\n", NULL);
+	h_exchange(&d, port, "again\n", "again\n", NULL);
+	h_expect_clean_stop(&d);
 	ck_assert_msg(h_log_contains(&d, "ready"), "no \"ready\" line: is "
 	    "this the log?%s", h_daemon_log_tail(&d));
 	ck_assert_msg(!h_log_contains(&d, " in=") &&
@@ -677,20 +556,20 @@ START_TEST(test_journal_prefixes_under_systemd)
 	    (long)d.pid, n, n > 0 ? (long)pids[0] : 0L, h_daemon_log_tail(&d));
 	fd = h_connect(port);
 	client = h_client_name(fd);
-	exchange_fd("client", fd, "hello\n", "hello\n", h_daemon_log_tail(&d));
-	expect_clean_stop(&d);
+	h_exchange_fd(&d, fd, "hello\n", "hello\n", "client");
+	h_expect_clean_stop(&d);
 
 	expect_every_line(&d, "^<[0-7]>", true, h_path("with %s every log "
 	    "line must start with <N>", env[0]));
 	expect_every_line(&d, "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:", false,
 	    h_path("with %s no log line may hold a timestamp", env[0]));
-	ck_assert_msg(log_line_with(&d, "<5>sockservd ", " ready", NULL) !=
+	ck_assert_msg(h_log_line(&d, "<5>sockservd ", " ready", NULL) !=
 	    NULL, "no \"<5>sockservd ... ready\" line%s",
 	    h_daemon_log_tail(&d));
-	ck_assert_msg(log_line_with(&d, h_path("<6>server echo: %s in=6 out=6 "
+	ck_assert_msg(h_log_line(&d, h_path("<6>server echo: %s in=6 out=6 "
 	    "time=", client), NULL) != NULL, "no \"<6>server echo: %s in=6 "
 	    "out=6 time=\" line%s", client, h_daemon_log_tail(&d));
-	ck_assert_msg(log_line_with(&d, "<4>running as root", NULL) != NULL,
+	ck_assert_msg(h_log_line(&d, "<4>running as root", NULL) != NULL,
 	    "no \"<4>running as root\" line%s", h_daemon_log_tail(&d));
 }
 END_TEST
@@ -706,14 +585,14 @@ START_TEST(test_stderr_target_under_systemd)
 	h_daemon_start_env(&d, echo_conf("log_level = \"info\"; "
 	    "log_target = \"stderr\";", port), NULL, env);
 	h_daemon_wait_port(&d, port);
-	exchange(&d, port, "hello\n", "hello\n");
-	expect_clean_stop(&d);
+	h_exchange(&d, port, "hello\n", "hello\n", NULL);
+	h_expect_clean_stop(&d);
 	expect_every_line(&d, stamp_re, true, h_path("with log_target = "
 	    "\"stderr\" and %s every line must be timestamped", env[0]));
-	ck_assert_msg(log_line_with(&d, " notice: sockservd ", " ready",
+	ck_assert_msg(h_log_line(&d, " notice: sockservd ", " ready",
 	    NULL) != NULL, "no \"notice: sockservd ... ready\" line%s",
 	    h_daemon_log_tail(&d));
-	ck_assert_msg(log_line_with(&d, " info: server echo: 127.0.0.1:",
+	ck_assert_msg(h_log_line(&d, " info: server echo: 127.0.0.1:",
 	    "in=6 out=6", NULL) != NULL, "no access line%s",
 	    h_daemon_log_tail(&d));
 }
@@ -734,11 +613,11 @@ START_TEST(test_stderr_format)
 	    NULL, NULL);
 	pid = d.pid;
 	h_daemon_wait_port(&d, port);
-	exchange(&d, port, "hello\n", "hello\n");
-	expect_clean_stop(&d);
+	h_exchange(&d, port, "hello\n", "hello\n", NULL);
+	h_expect_clean_stop(&d);
 	expect_every_line(&d, stamp_re, true, "on stderr every line must be "
 	    "timestamped, with the pid and the level");
-	ck_assert_msg(log_line_with(&d, h_path(" sockservd[%ld]: notice: "
+	ck_assert_msg(h_log_line(&d, h_path(" sockservd[%ld]: notice: "
 	    "sockservd ", (long)pid), " ready", NULL) != NULL, "no line "
 	    "\"sockservd[%ld]: notice: sockservd ... ready\"%s", (long)pid,
 	    h_daemon_log_tail(&d));
@@ -857,7 +736,7 @@ START_TEST(test_user_drops_privileges)
 	h_kill_at_end(conf);
 	h_daemon_start_env(&d, conf, NULL, NULL);
 	h_daemon_wait_port(&d, port);
-	exchange(&d, port, "hello\n", "hello\n");
+	h_exchange(&d, port, "hello\n", "hello\n", NULL);
 
 	task_dir = h_path("/proc/%ld/task", (long)d.pid);
 	dir = opendir(task_dir);
@@ -874,7 +753,7 @@ START_TEST(test_user_drops_privileges)
 	}
 	closedir(dir);
 	ck_assert_msg(nthreads > 0, "no threads in %s", task_dir);
-	expect_clean_stop(&d);
+	h_expect_clean_stop(&d);
 	ck_assert_msg(h_log_contains(&d, "running as user nobody"), "no "
 	    "\"running as user nobody\" line%s", h_daemon_log_tail(&d));
 }
@@ -891,8 +770,8 @@ START_TEST(test_root_warning)
 	h_daemon_start_env(&d, echo_conf("log_level = \"info\";", port),
 	    NULL, NULL);
 	h_daemon_wait_port(&d, port);
-	expect_clean_stop(&d);
-	ck_assert_msg(log_line_with(&d, " warning: ", "running as root",
+	h_expect_clean_stop(&d);
+	ck_assert_msg(h_log_line(&d, " warning: ", "running as root",
 	    NULL) != NULL, "no warning \"running as root\"%s",
 	    h_daemon_log_tail(&d));
 }
@@ -945,12 +824,10 @@ START_TEST(test_notify_ready_stopping)
 	fd = h_try_connect(port);
 	ck_assert_msg(fd >= 0, "connect right after READY=1: %s%s",
 	    strerror(errno), h_daemon_log_tail(&d));
-	exchange_fd("client after READY=1", fd, "hello\n", "hello\n",
-	    h_daemon_log_tail(&d));
+	h_exchange_fd(&d, fd, "hello\n", "hello\n", "client after READY=1");
 	h_daemon_signal(&d, SIGTERM);
 	h_notify_wait(&n, &d, "STOPPING=1");
-	ck_assert_msg(h_daemon_wait_exit(&d) == 0, "sockservd did not exit 0 "
-	    "on SIGTERM%s", h_daemon_log_tail(&d));
+	h_expect_exit_ok(&d, h_daemon_wait_exit(&d), "SIGTERM");
 	ck_assert_msg(strstr(n.transcript, "WATCHDOG=1") == NULL, "WATCHDOG=1 "
 	    "sent without WATCHDOG_USEC: %s", n.transcript);
 	ck_assert_msg(strstr(strstr(n.transcript, "READY=1") + 1, "READY=1") ==
@@ -987,8 +864,8 @@ START_TEST(test_watchdog)
 	h_notify_wait(&n, &d, "WATCHDOG=1");
 	h_notify_wait(&n, &d, "WATCHDOG=1");
 	h_notify_wait(&n, &d, "WATCHDOG=1");
-	exchange(&d, port, "hello\n", "hello\n");
-	expect_clean_stop(&d);
+	h_exchange(&d, port, "hello\n", "hello\n", NULL);
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -1059,13 +936,13 @@ START_TEST(test_activation_by_name)
 	activate(&d, false, h_path("127.0.0.1:%d", passed), NULL, "echo",
 	    n.path, echo_conf("log_level = \"info\";", configured));
 	h_daemon_wait_port(&d, passed);
-	exchange(&d, passed, "hello\n", "hello\n");
+	h_exchange(&d, passed, "hello\n", "hello\n", NULL);
 	h_notify_wait(&n, &d, "READY=1");
 	expect_adopted(&d, "echo", 3);
-	expect_refused(configured, "(the server's own listen, unused under "
-	    "socket activation)", h_daemon_log_tail(&d));
-	exchange(&d, passed, "again\n", "again\n");
-	expect_clean_stop(&d);
+	h_expect_refused(&d, configured, "the server's own listen, unused "
+	    "under socket activation");
+	h_exchange(&d, passed, "again\n", "again\n", NULL);
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -1080,10 +957,10 @@ START_TEST(test_activation_by_address)
 	    _i == 0 ? "unknown-name" : NULL, NULL,
 	    echo_conf("log_level = \"info\";", port));
 	h_daemon_wait_port(&d, port);
-	exchange(&d, port, "hello\n", "hello\n");
+	h_exchange(&d, port, "hello\n", "hello\n", NULL);
 	expect_adopted(&d, "echo", 3);
-	exchange(&d, port, "again\n", "again\n");
-	expect_clean_stop(&d);
+	h_exchange(&d, port, "again\n", "again\n", NULL);
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -1105,11 +982,11 @@ START_TEST(test_activation_two_sockets)
 	activate(&d, false, h_path("127.0.0.1:%d", p_upper),
 	    h_path("127.0.0.1:%d", p_echo), "upper:echo", NULL, conf);
 	h_daemon_wait_port(&d, p_upper);
-	exchange(&d, p_upper, "hello\n", "HELLO\n");
-	exchange(&d, p_echo, "hello\n", "hello\n");
+	h_exchange(&d, p_upper, "hello\n", "HELLO\n", NULL);
+	h_exchange(&d, p_echo, "hello\n", "hello\n", NULL);
 	expect_adopted(&d, "upper", 3);
 	expect_adopted(&d, "echo", 4);
-	expect_clean_stop(&d);
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -1139,24 +1016,17 @@ END_TEST
 START_TEST(test_activation_udp)
 {
 	struct h_daemon d;
-	char buf[64];
-	ssize_t r;
-	int passed, fd;
+	int passed;
 
 	passed = h_free_port();
 	activate(&d, true, h_path("127.0.0.1:%d", passed), NULL, "udpecho",
 	    NULL, server_conf("log_level = \"info\";", "udpecho", "udp",
 	    h_path("127.0.0.1:%d", h_free_port()), "echo", ""));
 	h_daemon_wait_udp(&d, AF_INET, passed);
-	fd = h_udp_connect(AF_INET, passed);
-	h_dgram_send(fd, "hello\n", 6);
-	r = h_dgram_recv(fd, buf, sizeof(buf), H_TIMEOUT_MS);
-	ck_assert_msg(r == 6 && strcmp(buf, "hello\n") == 0, "udp through the "
-	    "passed socket: expected \"hello\\n\", got %s%s",
-	    r < 0 ? "nothing" : h_quote(buf, (size_t)r), h_daemon_log_tail(&d));
-	close(fd);
+	h_udp_exchange(&d, passed, "hello\n", "hello\n", "udp through the "
+	    "passed socket");
 	expect_adopted(&d, "udpecho", 3);
-	expect_clean_stop(&d);
+	h_expect_clean_stop(&d);
 }
 END_TEST
 

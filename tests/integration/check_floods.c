@@ -25,15 +25,6 @@
 /* Connections a TCP flood makes at most, to spare the machine's ports. */
 #define FLOOD_CONNS	4000
 
-static void
-expect_clean_stop(struct h_daemon *d)
-{
-	int code = h_daemon_stop(d, SIGTERM);
-
-	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM, "
-	    "expected 0%s", code, h_daemon_log_tail(d));
-}
-
 /* --- reading the log ----------------------------------------------------- */
 
 /* What the log says about one reason of one server. */
@@ -228,11 +219,9 @@ START_TEST(test_udp_flood_max_per_source)
 {
 	const char *model = flood_cases[_i].model, *conf;
 	unsigned long sent, drops, queued;
-	char reply[64];
 	struct h_daemon d;
 	struct tally t;
-	int port = h_free_port(), up = h_free_port(), fd;
-	ssize_t n;
+	int port = h_free_port(), up = h_free_port();
 
 	conf = h_write_file("udp.conf", udp_flood_conf, port, h_fixture("slow"),
 	    model, flood_cases[_i].workers, up);
@@ -251,14 +240,9 @@ START_TEST(test_udp_flood_max_per_source)
 	    h_daemon_log_tail(&d));
 	expect_few_lines(&d, &t, "max_per_source refusals", FLOOD_LINES);
 
-	fd = h_udp_connect(AF_INET, port);
-	h_dgram_send(fd, "quick\n", 6);
-	n = h_dgram_recv(fd, reply, sizeof(reply), H_TIMEOUT_MS);
-	ck_assert_msg(n == 6 && memcmp(reply, "quick\n", 6) == 0, "after the "
-	    "flood, another client got %s%s", n < 0 ? "no reply" :
-	    h_quote(reply, (size_t)n), h_daemon_log_tail(&d));
-	close(fd);
-	expect_clean_stop(&d);
+	h_udp_exchange(&d, port, "quick\n", "quick\n", "another client after "
+	    "the flood");
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -274,21 +258,6 @@ static const char tcp_flood_conf[] =
     "  }\n"
     ");\n";
 
-/* The daemon closes fd with nothing sent. */
-static void
-expect_closed(const struct h_daemon *d, int fd)
-{
-	char buf[64];
-	ssize_t r;
-
-	do
-		r = recv(fd, buf, sizeof(buf), 0);
-	while (r < 0 && errno == EINTR);
-	ck_assert_msg(r == 0 || (r < 0 && errno == ECONNRESET), "a denied "
-	    "client: expected the connection closed, recv gave %s%s",
-	    r > 0 ? "data" : strerror(errno), h_daemon_log_tail(d));
-}
-
 /*
  * Connections from the denied 127.0.0.3, one after another for FLOOD_MS:
  * each is closed unserved, and the log has at most a line a second
@@ -302,7 +271,6 @@ START_TEST(test_tcp_flood_access_rules)
 	struct tally t;
 	int port = h_free_port(), fd;
 	long end;
-	char buf[16];
 
 	h_daemon_start(&d, h_write_file("tcp.conf", tcp_flood_conf, port,
 	    model, flood_cases[_i].workers), NULL);
@@ -310,7 +278,7 @@ START_TEST(test_tcp_flood_access_rules)
 	end = h_now_ms() + FLOOD_MS;
 	while (h_now_ms() < end && conns < FLOOD_CONNS) {
 		fd = h_connect_from("127.0.0.3", port);
-		expect_closed(&d, fd);
+		h_expect_closed(&d, fd, "a denied client");
 		close(fd);
 		conns++;
 	}
@@ -318,14 +286,9 @@ START_TEST(test_tcp_flood_access_rules)
 	    "requests refused (access)", NULL, conns);
 	expect_few_lines(&d, &t, "access refusals", FLOOD_LINES);
 
-	fd = h_connect_from("127.0.0.4", port);
-	h_send(fd, "hello\n");
-	h_shutdown_write(fd);
-	ck_assert_msg(h_recv_all(fd, buf, sizeof(buf)) == 6 &&
-	    strcmp(buf, "hello\n") == 0, "after the flood, 127.0.0.4 got %s%s",
-	    h_quote(buf, strlen(buf)), h_daemon_log_tail(&d));
-	close(fd);
-	expect_clean_stop(&d);
+	h_exchange_fd(&d, h_connect_from("127.0.0.4", port), "hello\n",
+	    "hello\n", "127.0.0.4 after the flood");
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -352,22 +315,14 @@ START_TEST(test_unix_dgram_undeliverable)
 	const char *path = h_sock_path("ud.sock"), *me;
 	struct h_daemon d;
 	struct tally t;
-	long deadline;
-	char reply[64];
 	int fd, i;
 
 	h_daemon_start(&d, h_write_file("ud.conf", unnamed_conf, path), NULL);
 	h_daemon_wait_unix_dgram(&d, path);
 	fd = h_unix_dgram_socket(NULL);
 	h_dgram_send_to(fd, path, "hello\n", 6);
-	deadline = h_now_ms() + H_TIMEOUT_MS;
-	while (!h_log_line_has(&d, "server ud: (unnamed) in=6 out=0 time=",
-	    "s undeliverable") && h_now_ms() < deadline)
-		h_sleep_ms(50);
-	ck_assert_msg(h_log_line_has(&d, "server ud: (unnamed) in=6 out=0 "
-	    "time=", "s undeliverable"), "no access line \"server ud: "
-	    "(unnamed) in=6 out=0 time=...s undeliverable\"%s",
-	    h_daemon_log_tail(&d));
+	h_daemon_wait_line(&d, "server ud: (unnamed) in=6 out=0 time=",
+	    "s undeliverable");
 	ck_assert_msg(!h_log_line_has(&d, "server ud: (unnamed) in=", " ok"),
 	    "an undeliverable reply logged as ok%s", h_daemon_log_tail(&d));
 
@@ -383,11 +338,9 @@ START_TEST(test_unix_dgram_undeliverable)
 	me = h_sock_path("client.sock");
 	fd = h_unix_dgram_socket(me);
 	h_dgram_send_to(fd, path, "named\n", 6);
-	ck_assert_msg(h_dgram_recv(fd, reply, sizeof(reply), H_TIMEOUT_MS) ==
-	    6 && strcmp(reply, "named\n") == 0, "a bound client got no echo%s",
-	    h_daemon_log_tail(&d));
+	h_dgram_expect_reply(&d, fd, "named\n", "a bound client");
 	close(fd);
-	expect_clean_stop(&d);
+	h_expect_clean_stop(&d);
 	ck_assert_msg(h_log_line_has(&d, h_path("server ud: %s in=6 out=6 ",
 	    me), "s ok"), "no access line \"server ud: %s in=6 out=6 ...s "
 	    "ok\"%s", me, h_daemon_log_tail(&d));
@@ -410,18 +363,10 @@ static const char access_log_conf[] =
 static const char *
 echo_once(const struct h_daemon *d, int port)
 {
-	const char *client;
-	char buf[16];
-	int fd;
+	int fd = h_connect(port);
+	const char *client = h_client_name(fd);
 
-	fd = h_connect(port);
-	client = h_client_name(fd);
-	h_send(fd, "hello\n");
-	h_shutdown_write(fd);
-	ck_assert_msg(h_recv_all(fd, buf, sizeof(buf)) == 6 &&
-	    strcmp(buf, "hello\n") == 0, "port %d echoed %s%s", port,
-	    h_quote(buf, strlen(buf)), h_daemon_log_tail(d));
-	close(fd);
+	h_exchange_fd(d, fd, "hello\n", "hello\n", client);
 	return client;
 }
 
@@ -441,7 +386,7 @@ START_TEST(test_access_log_off)
 	h_daemon_wait_port(&d, loud);
 	quiet_client = echo_once(&d, quiet);
 	loud_client = echo_once(&d, loud);
-	expect_clean_stop(&d);
+	h_expect_clean_stop(&d);
 	ck_assert_msg(h_log_line_has(&d, h_path("server loud: %s in=6 out=6 ",
 	    loud_client), "s ok"), "no access line for %s on loud%s",
 	    loud_client, h_daemon_log_tail(&d));

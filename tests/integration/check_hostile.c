@@ -72,70 +72,6 @@ static const char fixture_conf[] =
 
 /* --- helpers ------------------------------------------------------------- */
 
-static void
-expect_clean_stop(struct h_daemon *d, int code, const char *sig)
-{
-	ck_assert_msg(code == 0, "sockservd exited with %d on %s, expected 0%s%s",
-	    code, sig, code == 128 + SIGPIPE ? " (killed by SIGPIPE)" : "",
-	    h_daemon_log_tail(d));
-}
-
-/* Everything up to EOF must be `rest`. */
-static void
-expect_rest(struct h_daemon *d, int fd, const char *rest, const char *who)
-{
-	char buf[512];
-	size_t n = h_recv_all(fd, buf, sizeof(buf));
-
-	ck_assert_msg(strcmp(buf, rest) == 0, "%s: expected %s then EOF, "
-	    "received %s%s", who, h_quote(rest, strlen(rest)),
-	    h_quote(buf, n), h_daemon_log_tail(d));
-}
-
-/* A fresh client sends `line` and end of input; the echo must be `line`. */
-static void
-expect_served(struct h_daemon *d, int port, const char *line,
-    const char *who)
-{
-	int fd = h_connect(port);
-
-	h_send(fd, line);
-	h_shutdown_write(fd);
-	expect_rest(d, fd, line, who);
-	close(fd);
-}
-
-/*
- * The daemon must close the connection (EOF or ECONNRESET) with nothing
- * sent; the harness's receive timeout (H_TIMEOUT_MS) bounds the wait.
- */
-static void
-expect_closed(struct h_daemon *d, int fd, const char *who)
-{
-	char buf[256];
-	ssize_t r;
-
-	do
-		r = recv(fd, buf, sizeof(buf), 0);
-	while (r < 0 && errno == EINTR);
-	ck_assert_msg(r == 0 || (r < 0 && errno == ECONNRESET), "%s: expected "
-	    "the connection closed (EOF or ECONNRESET), recv gave %s %s%s",
-	    who, r > 0 ? "data" : errno == EAGAIN ? "nothing within the "
-	    "timeout" : strerror(errno), h_quote(buf, r > 0 ? (size_t)r : 0),
-	    h_daemon_log_tail(d));
-}
-
-/* Closes with SO_LINGER {1, 0}: the peer gets a RST, not a FIN. */
-static void
-reset_close(int fd)
-{
-	struct linger lg = { 1, 0 };
-
-	ck_assert_msg(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
-	    sizeof(lg)) == 0, "SO_LINGER: %s", strerror(errno));
-	close(fd);
-}
-
 /*
  * Makes RLIMIT_NOFILE at least `need` for the test and the daemons it
  * starts (they inherit it), raising the hard limit when it is lower and
@@ -160,42 +96,15 @@ raise_nofile(rlim_t need)
 	    (unsigned long)need);
 }
 
-/* No core files from the crashes the tests cause, wherever cwd is. */
-static void
-no_core_files(void)
-{
-	struct rlimit rl;
-
-	ck_assert_msg(getrlimit(RLIMIT_CORE, &rl) == 0, "getrlimit: %s",
-	    strerror(errno));
-	rl.rlim_cur = 0;
-	ck_assert_msg(setrlimit(RLIMIT_CORE, &rl) == 0,
-	    "setrlimit(RLIMIT_CORE): %s", strerror(errno));
-}
-
 /* utime + stime of a process (all its threads), in clock ticks. */
 static unsigned long
 cpu_ticks(pid_t pid)
 {
-	char path[64], buf[1024];
-	unsigned long utime, stime;
-	const char *p;
-	ssize_t n;
-	int fd;
+	struct h_proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_msg(n > 0, "read %s: %s", path, strerror(errno));
-	buf[n] = '\0';
-	/* "pid (comm) state ppid ... utime stime", comm may hold ')'. */
-	p = strrchr(buf, ')');
-	ck_assert_msg(p != NULL && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d "
-	    "%*u %*u %*u %*u %*u %lu %lu", &utime, &stime) == 2,
-	    "cannot parse %s: %s", path, h_quote(buf, (size_t)n));
-	return utime + stime;
+	ck_assert_msg(h_proc_stat(pid, &st), "/proc/%ld/stat: %s", (long)pid,
+	    strerror(errno));
+	return st.utime + st.stime;
 }
 
 /* The soft RLIMIT_NOFILE of a running process, from /proc/PID/limits. */
@@ -299,7 +208,7 @@ START_TEST(test_slow_clients_cut_at_request_timeout)
 	}
 	for (i = SLOW_SILENT; i < SLOW_TOTAL; i++)
 		h_send(fds[i], "x");
-	expect_served(&d, port, "served among 520 slow clients\n",
+	h_expect_echo(&d, port, "served among 520 slow clients\n",
 	    "a normal client among the slow ones");
 
 	left = SLOW_TOTAL;
@@ -361,9 +270,9 @@ START_TEST(test_slow_clients_cut_at_request_timeout)
 	    "lines say \"failed\", expected at least one per slow client "
 	    "(%d)%s", h_log_count(&d, "failed"), SLOW_TOTAL,
 	    h_daemon_log_tail(&d));
-	expect_served(&d, port, "after the slow ones\n",
+	h_expect_echo(&d, port, "after the slow ones\n",
 	    "a normal client after the slow ones were cut");
-	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -448,20 +357,20 @@ START_TEST(test_ten_thousand_idle_connections)
 	wait_threads(&d, base - 1 + IDLE_CONNS, true, 3 * H_TIMEOUT_MS,
 	    "10000 idle connections accepted");
 
-	expect_served(&d, quiet, "quiet server beside 10000 idle\n",
+	h_expect_echo(&d, quiet, "quiet server beside 10000 idle\n",
 	    "the sync server beside 10000 idle connections");
-	expect_served(&d, loaded, "loaded server with 10000 idle\n",
+	h_expect_echo(&d, loaded, "loaded server with 10000 idle\n",
 	    "the threading server holding 10000 idle connections");
 
 	for (i = 0; i < IDLE_CONNS; i++)
 		close(fds[i]);
 	wait_threads(&d, base, false, 3 * H_TIMEOUT_MS,
 	    "after the 10000 idle clients closed");
-	expect_served(&d, loaded, "loaded server afterwards\n",
+	h_expect_echo(&d, loaded, "loaded server afterwards\n",
 	    "the threading server after the idle clients closed");
-	expect_served(&d, quiet, "quiet server afterwards\n",
+	h_expect_echo(&d, quiet, "quiet server afterwards\n",
 	    "the sync server after the idle clients closed");
-	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -504,6 +413,11 @@ START_TEST(test_emfile_on_accept_backs_off)
 	argv[6] = NULL;
 	h_spawn(&d, argv, NULL);
 	h_daemon_wait_port(&d, port);
+	/*
+	 * The readiness probe's request holds a descriptor until it ends:
+	 * ended later, it would let the daemon accept again mid-burst.
+	 */
+	h_daemon_wait_line(&d, " in=0 out=0 ", " ok");
 	ck_assert_msg(proc_nofile(d.pid) == atol(EMFILE_LIMIT), "the daemon "
 	    "runs with RLIMIT_NOFILE %ld, expected " EMFILE_LIMIT "%s",
 	    proc_nofile(d.pid), h_daemon_log_tail(&d));
@@ -538,9 +452,9 @@ START_TEST(test_emfile_on_accept_backs_off)
 	for (i = 0; i < EMFILE_CONNS; i++)
 		close(fds[i]);
 	h_daemon_wait_log(&d, "accepting again", 1);
-	expect_served(&d, port, "after EMFILE\n",
+	h_expect_echo(&d, port, "after EMFILE\n",
 	    "a normal client after the EMFILE burst");
-	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -670,7 +584,7 @@ START_TEST(test_resets_mid_request)
 	a = h_client_name(fd);
 	h_send(fd, "half a li");
 	h_daemon_wait_log(&d, h_path("request from %s", a), 1);
-	reset_close(fd);
+	h_close_reset(fd);
 	h_daemon_wait_log(&d, h_path("request from %s failed", a), 1);
 	ck_assert_msg(h_log_line_has(&d, h_path("request from %s failed", a),
 	    "Connection reset by peer"), "the failure of %s, reset after "
@@ -699,13 +613,13 @@ START_TEST(test_resets_mid_request)
 	fd = h_connect(port);
 	c = h_client_name(fd);
 	pump(&d, fd, BULK_TOTAL, BULK_RESET_AT);
-	reset_close(fd);
+	h_close_reset(fd);
 	h_daemon_wait_log(&d, h_path("request from %s failed", c), 1);
 	wait_request_logged(&d, c);
 
-	expect_served(&d, port, "after the resets\n",
+	h_expect_echo(&d, port, "after the resets\n",
 	    "a normal client after the resets");
-	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -731,7 +645,7 @@ START_TEST(test_crash_kills_only_the_child)
 	char what[64];
 	int port, fd;
 
-	no_core_files();
+	h_no_core_files();
 	snprintf(what, sizeof(what), "the client that sent %s",
 	    h_quote(crashes[_i].line, strlen(crashes[_i].line)));
 	port = fixture_start(&d, "forking", "crash", "workers = 0;", "5.0",
@@ -740,17 +654,17 @@ START_TEST(test_crash_kills_only_the_child)
 	h_send(fd, "before\n");
 	h_expect(fd, "before\n");
 	h_send(fd, crashes[_i].line);
-	expect_closed(&d, fd, what);
+	h_expect_closed(&d, fd, what);
 	close(fd);
 	h_daemon_wait_log(&d, crashes[_i].logged, 1);
 	ck_assert_msg(h_log_line_has(&d, "child", crashes[_i].logged),
 	    "no log line says \"child PID %s\"%s", crashes[_i].logged,
 	    h_daemon_log_tail(&d));
-	expect_served(&d, port, "after the crash\n",
+	h_expect_echo(&d, port, "after the crash\n",
 	    "a client after the crash");
-	expect_served(&d, port, "and another\n",
+	h_expect_echo(&d, port, "and another\n",
 	    "a second client after the crash");
-	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -764,17 +678,16 @@ END_TEST
 START_TEST(test_crash_replaces_pool_worker)
 {
 	struct h_daemon d;
-	long deadline;
 	pid_t kids[8];
 	int port, fd, i;
 	size_t n;
 
-	no_core_files();
+	h_no_core_files();
 	port = fixture_start(&d, "forking", "crash", "workers = 2;", "5.0",
 	    NULL);
 	fd = h_connect(port);
 	h_send(fd, "segv\n");
-	expect_closed(&d, fd, "the client whose worker crashed");
+	h_expect_closed(&d, fd, "the client whose worker crashed");
 	close(fd);
 	h_daemon_wait_log(&d, "killed by signal 11", 1);
 	ck_assert_msg(h_log_line_has(&d, "worker", "killed by signal 11"),
@@ -782,17 +695,14 @@ START_TEST(test_crash_replaces_pool_worker)
 	    h_daemon_log_tail(&d));
 	h_daemon_wait_log(&d, "replacing", 1);
 
-	deadline = h_now_ms() + H_TIMEOUT_MS;
-	while ((n = h_children(d.pid, kids, 8)) != POOL_WORKERS) {
-		ck_assert_msg(h_now_ms() < deadline, "the pool has %zu "
-		    "processes after the crash, expected %d%s", n,
-		    POOL_WORKERS, h_daemon_log_tail(&d));
-		h_sleep_ms(50);
-	}
+	n = h_wait_children(&d, POOL_WORKERS, 0, kids, 8);
+	ck_assert_msg(n == POOL_WORKERS, "the pool has %zu processes after "
+	    "the crash, expected %d%s", n, POOL_WORKERS,
+	    h_daemon_log_tail(&d));
 	for (i = 0; i < 2 * POOL_WORKERS; i++)
-		expect_served(&d, port, "pool after the crash\n",
+		h_expect_echo(&d, port, "pool after the crash\n",
 		    "a client of the pool after the crash");
-	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -816,7 +726,7 @@ START_TEST(test_blocked_handle_cut_at_request_timeout)
 	name = h_client_name(fd);
 	h_send(fd, "go\n");
 	h_expect(fd, "stuck\n");
-	expect_closed(&d, fd, "a silent client of a blocked handle");
+	h_expect_closed(&d, fd, "a silent client of a blocked handle");
 	close(fd);
 	h_daemon_wait_log(&d, h_path("request from %s failed", name), 1);
 	ck_assert_msg(h_log_line_has(&d, h_path("request from %s failed", name),
@@ -829,9 +739,33 @@ START_TEST(test_blocked_handle_cut_at_request_timeout)
 	h_shutdown_write(fd);
 	h_expect_eof(fd);
 	close(fd);
-	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM), "SIGTERM");
+	h_expect_clean_stop(&d);
 }
 END_TEST
+
+/*
+ * A client whose handle (the stuck fixture with `options`) is stuck in
+ * its `what` (a child, a thread) when SIGTERM comes, with
+ * shutdown_timeout = 1.0: the daemon exits 0 all the same, the client's
+ * connection closes, and no process of the daemon is left.
+ */
+static void
+stop_stuck(struct h_daemon *d, const char *model, const char *options,
+    const char *what)
+{
+	const char *conf;
+	int port, fd;
+
+	port = fixture_start(d, model, "stuck", options, "1.0", &conf);
+	fd = h_connect(port);
+	h_send(fd, "go\n");
+	h_expect(fd, "stuck\n");
+	h_expect_exit_ok(d, h_daemon_stop(d, SIGTERM), h_path("SIGTERM with a "
+	    "%s stuck past shutdown_timeout", what));
+	h_expect_closed(d, fd, h_path("the client of the stuck %s", what));
+	close(fd);
+	expect_no_process_left(d, conf);
+}
 
 /*
  * (b) forking, workers = 0, a handle that never returns nor calls ss_*:
@@ -847,20 +781,9 @@ START_TEST(test_spinning_child_killed_at_stop)
 		"options = { spin = true; };",
 		"options = { spin = true; ignore_term = true; };",
 	};
-	const char *conf;
 	struct h_daemon d;
-	int port, fd;
 
-	port = fixture_start(&d, "forking", "stuck", options[_i], "1.0",
-	    &conf);
-	fd = h_connect(port);
-	h_send(fd, "go\n");
-	h_expect(fd, "stuck\n");
-	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM),
-	    "SIGTERM with a child stuck past shutdown_timeout");
-	expect_closed(&d, fd, "the client of the killed child");
-	close(fd);
-	expect_no_process_left(&d, conf);
+	stop_stuck(&d, "forking", options[_i], "child");
 	ck_assert_msg(h_log_line_has(&d, "still running at the shutdown "
 	    "deadline", "SIGTERM"), "no warning says the child was still "
 	    "running at the deadline%s", h_daemon_log_tail(&d));
@@ -887,20 +810,9 @@ END_TEST
  */
 START_TEST(test_spinning_thread_abandoned_at_stop)
 {
-	const char *conf;
 	struct h_daemon d;
-	int port, fd;
 
-	port = fixture_start(&d, "threading", "stuck",
-	    "options = { spin = true; };", "1.0", &conf);
-	fd = h_connect(port);
-	h_send(fd, "go\n");
-	h_expect(fd, "stuck\n");
-	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM),
-	    "SIGTERM with a thread stuck past shutdown_timeout");
-	expect_closed(&d, fd, "the client of the abandoned thread");
-	close(fd);
-	expect_no_process_left(&d, conf);
+	stop_stuck(&d, "threading", "options = { spin = true; };", "thread");
 	ck_assert_msg(h_log_contains(&d, "abandoned at the stop deadline: "
 	    "request from"), "no log line says a request was \"abandoned at "
 	    "the stop deadline\"%s", h_daemon_log_tail(&d));

@@ -1,6 +1,7 @@
 /*
- * check_lifecycle.c - the socketserver request lifecycle and a clean stop,
- * under each concurrency model, seen through the fixture plugins
+ * check_lifecycle.c - the socketserver request lifecycle and a clean stop
+ * (SIGTERM or SIGINT, shutdown_timeout, block_on_close), under each
+ * concurrency model, seen through the fixture plugins
  * tests/fixtures/lifecycle.c (reports every hook) and slow.c (keeps a
  * request in flight).
  */
@@ -29,14 +30,20 @@ static const char lifecycle_conf[] =
     "    handler = \"echo\"; concurrency = \"%1$s\"; max_children = 64; }\n"
     ");\n";
 
-/* %1$s model, %2$s shutdown_timeout, %4$s slow.so, %5$d delay_ms. */
+/*
+ * %1$s model, %2$s shutdown_timeout, %4$s slow.so, %5$d delay_ms, %6$s
+ * more server settings.
+ */
 static const char slow_conf[] =
     "daemon: { shutdown_timeout = %2$s; log_level = \"debug\"; };\n"
     "servers = (\n"
     "  { name = \"slow\"; transport = \"tcp\"; listen = \"127.0.0.1:%3$d\";\n"
     "    handler = \"%4$s\"; concurrency = \"%1$s\"; max_children = 64;\n"
-    "    options = { delay_ms = %5$d; }; }\n"
+    "    options = { delay_ms = %5$d; }; %6$s }\n"
     ");\n";
+
+/* The models that serve a request beside the accept loop. */
+static const char *const pool_models[] = { "threading", "forking" };
 
 struct servers {
 	struct h_daemon d;
@@ -62,52 +69,16 @@ lifecycle_start(struct servers *s, const char *model)
 /* Returns the port of the one slow server. */
 static int
 slow_start(struct h_daemon *d, const char *model,
-    const char *shutdown_timeout, int delay_ms)
+    const char *shutdown_timeout, int delay_ms, const char *extra)
 {
 	int port = h_free_port();
 	const char *conf;
 
 	conf = h_write_file("slow.conf", slow_conf, model, shutdown_timeout,
-	    port, h_fixture("slow"), delay_ms);
+	    port, h_fixture("slow"), delay_ms, extra);
 	h_daemon_start(d, conf, NULL);
 	h_daemon_wait_port(d, port);
 	return port;
-}
-
-static void
-expect_clean_stop(struct h_daemon *d, int code)
-{
-	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM, "
-	    "expected 0%s", code, h_daemon_log_tail(d));
-}
-
-/* Sends `request` and end of input; the reply up to EOF must be `reply`. */
-static void
-exchange(struct servers *s, int port, const char *request, const char *reply)
-{
-	int fd = h_connect(port);
-	char buf[256];
-	size_t n;
-
-	h_send(fd, request);
-	h_shutdown_write(fd);
-	n = h_recv_all(fd, buf, sizeof(buf));
-	ck_assert_msg(strcmp(buf, reply) == 0, "request %s: expected %s, "
-	    "received %s%s", h_quote(request, strlen(request)),
-	    h_quote(reply, strlen(reply)), h_quote(buf, n),
-	    h_daemon_log_tail(&s->d));
-	close(fd);
-}
-
-static void
-expect_line(struct servers *s, int fd, const char *line)
-{
-	char buf[256];
-	size_t n = h_recv_line(fd, buf, sizeof(buf));
-
-	ck_assert_msg(strcmp(buf, line) == 0, "expected the line %s, "
-	    "received %s%s", h_quote(line, strlen(line)), h_quote(buf, n),
-	    h_daemon_log_tail(&s->d));
 }
 
 /*
@@ -124,18 +95,18 @@ START_TEST(test_hooks_in_order)
 	lifecycle_start(&s, h_models[_i]);
 	fd = h_connect(s.lc);
 	client = h_client_name(fd);
-	expect_line(&s, fd, "setup\n");
+	h_expect_line(&s.d, fd, "setup\n", NULL);
 	h_send(fd, "one\n");
-	expect_line(&s, fd, "handle one\n");
+	h_expect_line(&s.d, fd, "handle one\n", NULL);
 	h_send(fd, "two\n");
-	expect_line(&s, fd, "handle two\n");
+	h_expect_line(&s.d, fd, "handle two\n", NULL);
 	h_shutdown_write(fd);
-	expect_line(&s, fd, "finish\n");
+	h_expect_line(&s.d, fd, "finish\n", NULL);
 	h_expect_eof(fd);
 	close(fd);
-	exchange(&s, s.lc, "three\nfour\n",
-	    "setup\nhandle three\nhandle four\nfinish\n");
-	expect_clean_stop(&s.d, h_daemon_stop(&s.d, SIGTERM));
+	h_exchange(&s.d, s.lc, "three\nfour\n",
+	    "setup\nhandle three\nhandle four\nfinish\n", NULL);
+	h_expect_clean_stop(&s.d);
 	ck_assert_msg(h_log_contains(&s.d, client), "no log line names the "
 	    "client %s%s", client, h_daemon_log_tail(&s.d));
 }
@@ -148,23 +119,19 @@ END_TEST
  */
 START_TEST(test_handle_error_then_serving)
 {
-	const char *expected = "setup\nhandle_error -1\nfinish\n";
 	struct servers s;
-	char buf[256];
-	size_t n;
 	int fd;
 
 	lifecycle_start(&s, h_models[_i]);
 	fd = h_connect(s.lc);
 	h_send(fd, "fail\n");
-	n = h_recv_all(fd, buf, sizeof(buf));
-	ck_assert_msg(strcmp(buf, expected) == 0, "expected %s then EOF, "
-	    "received %s%s", h_quote(expected, strlen(expected)),
-	    h_quote(buf, n), h_daemon_log_tail(&s.d));
+	h_expect_rest(&s.d, fd, "setup\nhandle_error -1\nfinish\n",
+	    "a failing handle");
 	close(fd);
-	exchange(&s, s.lc, "again\n", "setup\nhandle again\nfinish\n");
-	exchange(&s, s.echo, "other server\n", "other server\n");
-	expect_clean_stop(&s.d, h_daemon_stop(&s.d, SIGTERM));
+	h_exchange(&s.d, s.lc, "again\n", "setup\nhandle again\nfinish\n",
+	    NULL);
+	h_exchange(&s.d, s.echo, "other server\n", "other server\n", NULL);
+	h_expect_clean_stop(&s.d);
 }
 END_TEST
 
@@ -177,21 +144,10 @@ START_TEST(test_verify_request_refuses)
 	fd = h_connect(s.refuse);
 	h_expect_eof(fd);
 	close(fd);
-	exchange(&s, s.lc, "x\n", "setup\nhandle x\nfinish\n");
-	expect_clean_stop(&s.d, h_daemon_stop(&s.d, SIGTERM));
+	h_exchange(&s.d, s.lc, "x\n", "setup\nhandle x\nfinish\n", NULL);
+	h_expect_clean_stop(&s.d);
 }
 END_TEST
-
-/* A stopping daemon refuses new clients rather than queueing them. */
-static void
-expect_refused(struct h_daemon *d, int port, const char *when)
-{
-	int fd = h_try_connect(port);
-
-	ck_assert_msg(fd < 0 && errno == ECONNREFUSED, "connect after "
-	    "SIGTERM, %s: expected ECONNREFUSED, got %s%s", when,
-	    fd >= 0 ? "a connection" : strerror(errno), h_daemon_log_tail(d));
-}
 
 /*
  * SIGTERM while a request sleeps: it completes, new clients are refused
@@ -203,11 +159,9 @@ START_TEST(test_sigterm_lets_request_finish)
 {
 	bool beside_loop = strcmp(h_models[_i], "sync") != 0;
 	struct h_daemon d;
-	char buf[64];
 	int port, fd;
-	size_t n;
 
-	port = slow_start(&d, h_models[_i], "10.0", 1500);
+	port = slow_start(&d, h_models[_i], "10.0", 1500, "");
 	fd = h_connect(port);
 	h_send(fd, "slow\n");
 	h_shutdown_write(fd);
@@ -215,15 +169,12 @@ START_TEST(test_sigterm_lets_request_finish)
 	h_daemon_signal(&d, SIGTERM);
 	if (beside_loop) {
 		h_sleep_ms(300);
-		expect_refused(&d, port, "request in flight");
+		h_expect_refused(&d, port, "after SIGTERM, request in flight");
 	}
-	n = h_recv_all(fd, buf, sizeof(buf));
-	ck_assert_msg(strcmp(buf, "slow\n") == 0, "in-flight request: "
-	    "expected \"slow\\n\", received %s%s", h_quote(buf, n),
-	    h_daemon_log_tail(&d));
+	h_expect_rest(&d, fd, "slow\n", "in-flight request");
 	close(fd);
-	expect_refused(&d, port, "reply received");
-	expect_clean_stop(&d, h_daemon_wait_exit(&d));
+	h_expect_refused(&d, port, "after SIGTERM, reply received");
+	h_expect_exit_ok(&d, h_daemon_wait_exit(&d), "SIGTERM");
 }
 END_TEST
 
@@ -235,18 +186,62 @@ END_TEST
 START_TEST(test_shutdown_timeout_cuts_request)
 {
 	struct h_daemon d;
-	char c;
 	int port, fd;
-	ssize_t r;
 
-	port = slow_start(&d, h_models[_i], "0.5", 0);
+	port = slow_start(&d, h_models[_i], "0.5", 0, "");
 	fd = h_connect(port);
 	h_sleep_ms(300);
-	expect_clean_stop(&d, h_daemon_stop(&d, SIGTERM));
-	r = recv(fd, &c, 1, 0);
-	ck_assert_msg(r == 0 || (r < 0 && errno == ECONNRESET), "abandoned "
-	    "request: expected its connection closed, recv gave %s%s",
-	    r > 0 ? "data" : strerror(errno), h_daemon_log_tail(&d));
+	h_expect_clean_stop(&d);
+	h_expect_closed(&d, fd, "abandoned request");
+	close(fd);
+}
+END_TEST
+
+/*
+ * SIGINT stops like SIGTERM: the request in flight (its first reply
+ * already received, its second line sleeping in the plugin) gets its
+ * whole reply, new clients are refused, and the daemon exits 0.
+ */
+START_TEST(test_sigint_lets_request_finish)
+{
+	struct h_daemon d;
+	int port, fd;
+
+	port = slow_start(&d, h_models[_i], "10.0", 800, "");
+	fd = h_connect(port);
+	h_send(fd, "one\n");
+	h_expect_line(&d, fd, "one\n", "slow request, first line");
+	h_send(fd, "two\n");
+	h_shutdown_write(fd);
+	h_sleep_ms(300);
+	h_daemon_signal(&d, SIGINT);
+	h_expect_rest(&d, fd, "two\n", "slow request in flight at SIGINT");
+	close(fd);
+	h_expect_refused(&d, port, "after SIGINT");
+	h_expect_exit_ok(&d, h_daemon_wait_exit(&d), "SIGINT");
+}
+END_TEST
+
+/*
+ * block_on_close = false: SIGTERM does not wait for a request sleeping
+ * 3 s in the plugin. The daemon exits 0 and the client gets its
+ * connection closed, never the delayed reply.
+ */
+START_TEST(test_block_on_close_false)
+{
+	const char *model = pool_models[_i];
+	struct h_daemon d;
+	int port, fd;
+
+	port = slow_start(&d, model, "10.0", 3000, "block_on_close = false;");
+	fd = h_connect(port);
+	h_send(fd, "slow\n");
+	h_shutdown_write(fd);
+	h_sleep_ms(300);
+	h_expect_exit_ok(&d, h_daemon_stop(&d, SIGTERM), h_path("SIGTERM, "
+	    "%s, block_on_close = false", model));
+	h_expect_closed(&d, fd, h_path("%s, block_on_close = false: the "
+	    "in-flight request", model));
 	close(fd);
 }
 END_TEST
@@ -264,6 +259,10 @@ main(void)
 		    test_sigterm_lets_request_finish, H_NMODELS },
 		{ "shutdown_timeout_cuts_request",
 		    test_shutdown_timeout_cuts_request, H_NMODELS },
+		{ "sigint_lets_request_finish",
+		    test_sigint_lets_request_finish, H_NMODELS },
+		{ "block_on_close_false", test_block_on_close_false,
+		    sizeof(pool_models) / sizeof(pool_models[0]) },
 	};
 	Suite *suite = suite_create("lifecycle");
 

@@ -16,14 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
-
-/* How long a client waits to be sure that nothing arrives. */
-#define SILENCE_MS 500
 
 /* Clients of the stream load, all connected at once. */
 #define STREAM_CLIENTS 50
@@ -61,10 +56,7 @@ struct matrix {
 	bool datagram, unix_path;
 	char label[64];
 	struct h_daemon d;
-	int port[NSERVERS];		/* tcp, udp */
-	const char *path[NSERVERS];	/* unix, unix-dgram */
-	const char *listen[NSERVERS];
-	int nclients;			/* bound unix-dgram clients so far */
+	struct h_ep ep[NSERVERS];
 };
 
 static void
@@ -129,7 +121,7 @@ write_conf(struct matrix *m)
 		    "    handler = \"%s\"; concurrency = \"%s\";%s\n"
 		    "    max_children = 64; %s }",
 		    s > 0 ? ",\n" : "", server_names[s], m->transport,
-		    m->listen[s], server_handler((enum server)s), m->model,
+		    m->ep[s].listen, server_handler((enum server)s), m->model,
 		    workers, server_extra((enum server)s));
 		ck_assert_msg(n > 0 && (size_t)n < sizeof(servers) - len,
 		    "[%s] config too long", m->label);
@@ -145,76 +137,32 @@ matrix_start(struct matrix *m)
 {
 	int s;
 
-	for (s = 0; s < NSERVERS; s++) {
-		if (m->unix_path) {
-			m->path[s] = h_sock_path(h_path("%s.sock",
-			    server_names[s]));
-			m->listen[s] = m->path[s];
-		} else {
-			m->port[s] = h_free_port();
-			m->listen[s] = h_path("127.0.0.1:%d", m->port[s]);
-		}
-	}
+	for (s = 0; s < NSERVERS; s++)
+		h_ep_init(&m->ep[s], m->transport, server_names[s]);
 	h_daemon_start(&m->d, write_conf(m), NULL);
 	/*
 	 * Every server is bound before any serves, so over UDP (where only
 	 * an echo server can be probed) waiting for echo is enough.
 	 */
 	if (strcmp(m->transport, "udp") == 0) {
-		h_daemon_wait_udp(&m->d, AF_INET, m->port[ECHO]);
+		h_ep_wait(&m->d, &m->ep[ECHO]);
 		return;
 	}
-	for (s = 0; s < NSERVERS; s++) {
-		if (strcmp(m->transport, "tcp") == 0)
-			h_daemon_wait_port(&m->d, m->port[s]);
-		else if (strcmp(m->transport, "unix") == 0)
-			h_daemon_wait_unix(&m->d, m->path[s]);
-		else
-			h_daemon_wait_unix_dgram(&m->d, m->path[s]);
-	}
+	for (s = 0; s < NSERVERS; s++)
+		h_ep_wait(&m->d, &m->ep[s]);
 }
 
 /* --- stream transports --------------------------------------------------- */
-
-static int
-stream_connect(struct matrix *m, enum server s)
-{
-	return m->unix_path ? h_connect_unix(m->path[s]) :
-	    h_connect(m->port[s]);
-}
-
-/* Sends `request` and end of input; returns the reply up to EOF. */
-static size_t
-stream_transact(struct matrix *m, enum server s, const char *request,
-    char *buf, size_t cap)
-{
-	int fd = stream_connect(m, s);
-	size_t n;
-
-	h_send(fd, request);
-	h_shutdown_write(fd);
-	n = h_recv_all(fd, buf, cap);
-	close(fd);
-	return n;
-}
 
 /* The refusing server closes the connection without a byte. */
 static void
 stream_expect_refused(struct matrix *m)
 {
-	int fd = stream_connect(m, REFUSE);
-	char buf[256];
-	ssize_t r;
+	int fd = h_ep_connect(&m->ep[REFUSE]);
 
 	/* Nothing sent: over unix a write after the close fails (EPIPE). */
-	do
-		r = recv(fd, buf, sizeof(buf), 0);
-	while (r < 0 && errno == EINTR);
-	ck_assert_msg(r == 0 || (r < 0 && errno == ECONNRESET), "[%s] refused "
-	    "by verify_request: expected the connection closed with nothing "
-	    "sent, recv gave %s %s%s", m->label,
-	    r > 0 ? "data" : r == 0 ? "EOF" : strerror(errno),
-	    h_quote(buf, r > 0 ? (size_t)r : 0), h_daemon_log_tail(&m->d));
+	h_expect_closed(&m->d, fd, h_path("[%s] refused by verify_request",
+	    m->label));
 	close(fd);
 }
 
@@ -227,11 +175,10 @@ static void
 stream_load(struct matrix *m)
 {
 	int fds[STREAM_CLIENTS], i;
-	char line[64], buf[256];
-	size_t n;
+	char line[64];
 
 	for (i = 0; i < STREAM_CLIENTS; i++)
-		fds[i] = stream_connect(m, ECHO);
+		fds[i] = h_ep_connect(&m->ep[ECHO]);
 	for (i = 0; i < STREAM_CLIENTS; i++) {
 		snprintf(line, sizeof(line), "client %d\n", i);
 		h_send(fds[i], line);
@@ -239,78 +186,25 @@ stream_load(struct matrix *m)
 	}
 	for (i = 0; i < STREAM_CLIENTS; i++) {
 		snprintf(line, sizeof(line), "client %d\n", i);
-		n = h_recv_all(fds[i], buf, sizeof(buf));
-		ck_assert_msg(strcmp(buf, line) == 0, "[%s] client %d of %d "
-		    "concurrent: expected %s, received %s%s", m->label, i,
-		    STREAM_CLIENTS, h_quote(line, strlen(line)),
-		    h_quote(buf, n), h_daemon_log_tail(&m->d));
+		h_expect_rest(&m->d, fds[i], line, "one of the concurrent "
+		    "clients");
 		close(fds[i]);
 	}
 }
 
 /* --- datagram transports ------------------------------------------------- */
 
-struct dclient {
-	int fd;
-	const char *to;		/* unix-dgram: the server's path */
-};
-
-/* A client of server s; over unix-dgram bound to a path of its own. */
-static struct dclient
-dgram_client(struct matrix *m, enum server s)
-{
-	struct dclient c = { -1, NULL };
-
-	if (m->unix_path) {
-		c.fd = h_unix_dgram_socket(h_sock_path(h_path("c%d.sock",
-		    m->nclients++)));
-		c.to = m->path[s];
-	} else {
-		c.fd = h_udp_connect(AF_INET, m->port[s]);
-	}
-	return c;
-}
-
-static void
-dgram_send(const struct dclient *c, const char *payload)
-{
-	if (c->to != NULL)
-		h_dgram_send_to(c->fd, c->to, payload, strlen(payload));
-	else
-		h_dgram_send(c->fd, payload, strlen(payload));
-}
-
-/* Sends one datagram `request`; returns the one datagram of the reply. */
-static size_t
-dgram_transact(struct matrix *m, enum server s, const char *request,
-    char *buf, size_t cap)
-{
-	struct dclient c = dgram_client(m, s);
-	ssize_t n;
-
-	dgram_send(&c, request);
-	n = h_dgram_recv(c.fd, buf, cap, H_TIMEOUT_MS);
-	ck_assert_msg(n >= 0, "[%s] %s, datagram %s: no reply within %d ms%s",
-	    m->label, server_names[s], h_quote(request, strlen(request)),
-	    H_TIMEOUT_MS, h_daemon_log_tail(&m->d));
-	close(c.fd);
-	return (size_t)n;
-}
-
 /* The refusing server sends no reply at all. */
 static void
 dgram_expect_refused(struct matrix *m)
 {
-	struct dclient c = dgram_client(m, REFUSE);
-	char buf[256];
-	ssize_t n;
+	const struct h_ep *e = &m->ep[REFUSE];
+	int fd = h_ep_dgram_client(e, NULL);
 
-	dgram_send(&c, "x\n");
-	n = h_dgram_recv(c.fd, buf, sizeof(buf), SILENCE_MS);
-	ck_assert_msg(n < 0, "[%s] refused by verify_request: expected no "
-	    "reply within %d ms, received %s%s", m->label, SILENCE_MS,
-	    h_quote(buf, (size_t)n), h_daemon_log_tail(&m->d));
-	close(c.fd);
+	h_ep_dgram_send(e, fd, "x\n", 2);
+	h_expect_silence(&m->d, fd, H_SILENCE_MS, h_path("[%s] refused by "
+	    "verify_request", m->label));
+	close(fd);
 }
 
 /* The first few datagrams that got no reply, for a failure message. */
@@ -341,7 +235,8 @@ missing(const bool *got, int sent)
 static void
 dgram_load(struct matrix *m)
 {
-	struct dclient c = dgram_client(m, ECHO);
+	const struct h_ep *e = &m->ep[ECHO];
+	int fd = h_ep_dgram_client(e, NULL);
 	long deadline = h_now_ms() + H_TIMEOUT_MS;
 	int sent = 0, received = 0, k;
 	bool got[DGRAM_COUNT] = { false };
@@ -351,9 +246,9 @@ dgram_load(struct matrix *m)
 	while (received < DGRAM_COUNT) {
 		while (sent < DGRAM_COUNT && sent - received < DGRAM_WINDOW) {
 			snprintf(payload, sizeof(payload), "dgram %d\n", sent++);
-			dgram_send(&c, payload);
+			h_ep_dgram_send(e, fd, payload, strlen(payload));
 		}
-		n = h_dgram_recv(c.fd, buf, sizeof(buf),
+		n = h_dgram_recv(fd, buf, sizeof(buf),
 		    deadline - h_now_ms());
 		ck_assert_msg(n >= 0, "[%s] %d datagrams sent, %d replies, "
 		    "then none for %d ms; no reply to datagrams %s%s",
@@ -375,64 +270,28 @@ dgram_load(struct matrix *m)
 		got[k] = true;
 		received++;
 	}
-	close(c.fd);
+	close(fd);
 }
 
 /* --- both ---------------------------------------------------------------- */
 
-static size_t
-transact(struct matrix *m, enum server s, const char *request, char *buf,
-    size_t cap)
-{
-	if (m->datagram)
-		return dgram_transact(m, s, request, buf, cap);
-	return stream_transact(m, s, request, buf, cap);
-}
-
 /*
- * The reply to `request` (stream: up to EOF; datagram: the one reply
- * datagram) must be `reply` or, when not NULL, `alternative`.
+ * timestamp with format "%Y" and utc: "[YEAR] x\n"; a new year may begin
+ * meanwhile.
  */
-static void
-exchange2(struct matrix *m, enum server s, const char *request,
-    const char *reply, const char *alternative)
-{
-	char buf[512];
-	size_t n = transact(m, s, request, buf, sizeof(buf));
-
-	ck_assert_msg(strcmp(buf, reply) == 0 || (alternative != NULL &&
-	    strcmp(buf, alternative) == 0), "[%s] %s, request %s: expected "
-	    "%s, received %s%s", m->label, server_names[s],
-	    h_quote(request, strlen(request)), h_quote(reply, strlen(reply)),
-	    h_quote(buf, n), h_daemon_log_tail(&m->d));
-}
-
-static void
-exchange(struct matrix *m, enum server s, const char *request,
-    const char *reply)
-{
-	exchange2(m, s, request, reply, NULL);
-}
-
-static int
-utc_year(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	return tm.tm_year + 1900;
-}
-
-/* timestamp with format "%Y" and utc; a new year may begin meanwhile. */
 static void
 expect_year(struct matrix *m)
 {
-	char before[32], after[32];
+	char before[32], after[32], buf[512];
+	size_t n;
 
-	snprintf(before, sizeof(before), "[%d] x\n", utc_year());
-	snprintf(after, sizeof(after), "[%d] x\n", utc_year() + 1);
-	exchange2(m, YEAR, "x\n", before, after);
+	snprintf(before, sizeof(before), "[%d] x\n", h_utc_year());
+	snprintf(after, sizeof(after), "[%d] x\n", h_utc_year() + 1);
+	n = h_ep_transact(&m->d, &m->ep[YEAR], "x\n", buf, sizeof(buf));
+	ck_assert_msg(strcmp(buf, before) == 0 || strcmp(buf, after) == 0,
+	    "[%s] year, request \"x\\n\": expected %s, received %s%s",
+	    m->label, h_quote(before, strlen(before)), h_quote(buf, n),
+	    h_daemon_log_tail(&m->d));
 }
 
 /*
@@ -442,36 +301,23 @@ expect_year(struct matrix *m)
 static void
 expect_handle_timeout(struct matrix *m)
 {
-	long deadline = h_now_ms() + 5000;
-
-	while (!h_log_line_has_words(&m->d, "handle_timeout fired", "lc",
-	    NULL) && h_now_ms() < deadline)
-		h_sleep_ms(50);
-	ck_assert_msg(h_log_line_has_words(&m->d, "handle_timeout fired", "lc",
-	    NULL),
-	    "[%s] lc has timeout = 0.5, yet no log line says "
-	    "\"handle_timeout fired\" for it within 5 s%s", m->label,
-	    h_daemon_log_tail(&m->d));
+	h_daemon_wait_words(&m->d, "handle_timeout fired", "lc", NULL);
 	ck_assert_msg(!h_log_line_has_words(&m->d, "handle_timeout fired",
 	    "refuse", NULL),
 	    "[%s] handle_timeout ran for refuse, whose timeout is 0 (never)%s",
 	    m->label, h_daemon_log_tail(&m->d));
 }
 
+/* A clean stop, which removes every socket file. */
 static void
 expect_clean_stop(struct matrix *m)
 {
-	struct stat st;
-	int code, s;
+	const char *when = h_path("[%s] after a clean stop", m->label);
+	int s;
 
-	code = h_daemon_stop(&m->d, SIGTERM);
-	ck_assert_msg(code == 0, "[%s] sockservd exited with %d on SIGTERM, "
-	    "expected 0%s", m->label, code, h_daemon_log_tail(&m->d));
+	h_expect_clean_stop(&m->d);
 	for (s = 0; m->unix_path && s < NSERVERS; s++)
-		ck_assert_msg(lstat(m->path[s], &st) < 0 && errno == ENOENT,
-		    "[%s] after a clean stop the socket %s of server %s "
-		    "is still there%s", m->label, m->path[s], server_names[s],
-		    h_daemon_log_tail(&m->d));
+		h_expect_gone(&m->d, m->ep[s].path, when);
 }
 
 START_TEST(test_matrix)
@@ -481,11 +327,11 @@ START_TEST(test_matrix)
 	combo(&m, _i);
 	matrix_start(&m);
 
-	exchange(&m, ECHO, "hello\n", "hello\n");
-	exchange(&m, ECHO, "a\nb\n", "a\nb\n");
-	exchange(&m, UPPER, "hello\n", "HELLO\n");
+	h_ep_exchange(&m.d, &m.ep[ECHO], "hello\n", "hello\n");
+	h_ep_exchange(&m.d, &m.ep[ECHO], "a\nb\n", "a\nb\n");
+	h_ep_exchange(&m.d, &m.ep[UPPER], "hello\n", "HELLO\n");
 	expect_year(&m);
-	exchange(&m, LC, "x\n", "setup\nhandle x\nfinish\n");
+	h_ep_exchange(&m.d, &m.ep[LC], "x\n", "setup\nhandle x\nfinish\n");
 
 	if (m.datagram) {
 		dgram_expect_refused(&m);
@@ -495,7 +341,7 @@ START_TEST(test_matrix)
 		stream_load(&m);
 	}
 	/* The server still answers after the load. */
-	exchange(&m, ECHO, "after\n", "after\n");
+	h_ep_exchange(&m.d, &m.ep[ECHO], "after\n", "after\n");
 	expect_handle_timeout(&m);
 	expect_clean_stop(&m);
 }

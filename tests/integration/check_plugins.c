@@ -58,15 +58,6 @@ servers_start(struct servers *s, const char *model)
 	h_daemon_wait_port(&s->d, s->ctime);
 }
 
-static void
-servers_stop(struct servers *s)
-{
-	int code = h_daemon_stop(&s->d, SIGTERM);
-
-	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM%s",
-	    code, h_daemon_log_tail(&s->d));
-}
-
 /*
  * Sends `request`, expects `reply` while the connection is still open
  * (the plugins answer line by line), then expects the server to close
@@ -84,27 +75,13 @@ converse(int port, const char *request, const char *reply)
 	close(fd);
 }
 
-/* Sends `request` and end of input; returns everything up to EOF. */
-static size_t
-exchange(int port, const char *request, char *reply, size_t cap)
-{
-	int fd = h_connect(port);
-	size_t n;
-
-	h_send(fd, request);
-	h_shutdown_write(fd);
-	n = h_recv_all(fd, reply, cap);
-	close(fd);
-	return n;
-}
-
 START_TEST(test_echo_line)
 {
 	struct servers s;
 
 	servers_start(&s, h_models[_i]);
 	converse(s.echo, "hello\n", "hello\n");
-	servers_stop(&s);
+	h_expect_clean_stop(&s.d);
 }
 END_TEST
 
@@ -114,21 +91,17 @@ START_TEST(test_echo_session)
 
 	servers_start(&s, h_models[_i]);
 	converse(s.echo, "a\nbb\n\nccc\n", "a\nbb\n\nccc\n");
-	servers_stop(&s);
+	h_expect_clean_stop(&s.d);
 }
 END_TEST
 
 START_TEST(test_echo_unterminated_line)
 {
 	struct servers s;
-	char reply[64];
-	size_t n;
 
 	servers_start(&s, h_models[_i]);
-	n = exchange(s.echo, "abc", reply, sizeof(reply));
-	ck_assert_msg(strcmp(reply, "abc") == 0, "expected \"abc\", received "
-	    "%s%s", h_quote(reply, n), h_daemon_log_tail(&s.d));
-	servers_stop(&s);
+	h_exchange(&s.d, s.echo, "abc", "abc", "a line without its newline");
+	h_expect_clean_stop(&s.d);
 }
 END_TEST
 
@@ -138,19 +111,9 @@ START_TEST(test_upper)
 
 	servers_start(&s, h_models[_i]);
 	converse(s.upper, "Hello, World 42\n", "HELLO, WORLD 42\n");
-	servers_stop(&s);
+	h_expect_clean_stop(&s.d);
 }
 END_TEST
-
-static int
-utc_year(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	return tm.tm_year + 1900;
-}
 
 START_TEST(test_timestamp_format_utc)
 {
@@ -159,13 +122,13 @@ START_TEST(test_timestamp_format_utc)
 	size_t n;
 
 	servers_start(&s, h_models[_i]);
-	snprintf(before, sizeof(before), "[%d] x\n", utc_year());
-	n = exchange(s.year, "x\n", reply, sizeof(reply));
-	snprintf(after, sizeof(after), "[%d] x\n", utc_year());
+	snprintf(before, sizeof(before), "[%d] x\n", h_utc_year());
+	n = h_transact(h_connect(s.year), "x\n", reply, sizeof(reply));
+	snprintf(after, sizeof(after), "[%d] x\n", h_utc_year());
 	ck_assert_msg(strcmp(reply, before) == 0 || strcmp(reply, after) == 0,
 	    "expected %s, received %s%s", h_quote(after, strlen(after)),
 	    h_quote(reply, n), h_daemon_log_tail(&s.d));
-	servers_stop(&s);
+	h_expect_clean_stop(&s.d);
 }
 END_TEST
 
@@ -188,11 +151,11 @@ START_TEST(test_timestamp_default_format)
 	size_t n;
 
 	servers_start(&s, h_models[_i]);
-	n = exchange(s.ctime, "x\n", reply, sizeof(reply));
+	n = h_transact(h_connect(s.ctime), "x\n", reply, sizeof(reply));
 	ck_assert_msg(n == 29 && reply[0] == '[' && is_ctime(reply + 1) &&
 	    strcmp(reply + 25, "] x\n") == 0, "expected \"[<ctime>] x\\n\", "
 	    "received %s%s", h_quote(reply, n), h_daemon_log_tail(&s.d));
-	servers_stop(&s);
+	h_expect_clean_stop(&s.d);
 }
 END_TEST
 
@@ -224,7 +187,7 @@ START_TEST(test_concurrent_clients)
 		    h_quote(reply, n), h_daemon_log_tail(&s.d));
 		close(fds[i]);
 	}
-	servers_stop(&s);
+	h_expect_clean_stop(&s.d);
 }
 END_TEST
 
@@ -248,7 +211,7 @@ START_TEST(test_one_shot_client)
 	    h_quote(reply, n > 0 ? (size_t)n : 0), h_daemon_log_tail(&s.d));
 	close(fd);
 	converse(s.echo, "still there\n", "still there\n");
-	servers_stop(&s);
+	h_expect_clean_stop(&s.d);
 }
 END_TEST
 
@@ -311,9 +274,7 @@ small_start(struct small_stack *s, int workers)
 	const char *conf;
 	int i;
 
-	s->dir = h_path("%s/uploads", h_tmpdir());
-	ck_assert_msg(mkdir(s->dir, 0700) == 0, "mkdir %s: %s", s->dir,
-	    strerror(errno));
+	s->dir = h_mkdir("uploads", 0700);
 	for (i = 0; i < S_SERVERS; i++)
 		s->port[i] = h_free_port();
 	conf = h_write_file("small.conf", small_stack_conf, workers,
@@ -388,7 +349,7 @@ small_timestamp(struct small_stack *s)
 	size_t n;
 
 	ck_assert_msg(reply != NULL, "out of memory");
-	n = exchange(s->port[S_TIMESTAMP], line, reply, LONG_LINE + 64);
+	n = h_transact(h_connect(s->port[S_TIMESTAMP]), line, reply, LONG_LINE + 64);
 	ck_assert_msg(n > LONG_LINE + 3 && reply[0] == '[' &&
 	    memcmp(reply + n - LONG_LINE - 2, "] ", 2) == 0 &&
 	    memcmp(reply + n - LONG_LINE, line, LONG_LINE) == 0, "timestamp: "
@@ -450,7 +411,7 @@ small_daytime(struct small_stack *s)
 	char reply[128];
 	size_t n;
 
-	n = exchange(s->port[S_DAYTIME], "", reply, sizeof(reply));
+	n = h_transact(h_connect(s->port[S_DAYTIME]), "", reply, sizeof(reply));
 	ck_assert_msg(n >= 22 && reply[2] == ' ' && reply[6] == ' ' &&
 	    reply[14] == ':' && reply[17] == ':' &&
 	    strcmp(reply + n - 2, "\r\n") == 0, "daytime: expected \"DD MON "
@@ -466,7 +427,7 @@ small_time(struct small_stack *s)
 	uint32_t got, now;
 	size_t n;
 
-	n = exchange(s->port[S_TIME], "", (char *)reply, sizeof(reply));
+	n = h_transact(h_connect(s->port[S_TIME]), "", (char *)reply, sizeof(reply));
 	now = (uint32_t)time(NULL) + TIME_OFFSET;
 	got = (uint32_t)reply[0] << 24 | (uint32_t)reply[1] << 16 |
 	    (uint32_t)reply[2] << 8 | reply[3];
@@ -500,7 +461,6 @@ START_TEST(test_smallest_stack)
 {
 	struct small_stack s;
 	char *line = long_line(LONG_LINE);
-	int code;
 
 	small_start(&s, _i == 0 ? 0 : 2);
 	converse(s.port[S_ECHO], "hello\n", "hello\n");
@@ -514,9 +474,7 @@ START_TEST(test_smallest_stack)
 	small_upload(&s);
 	converse(s.port[S_ECHO], "still there\n", "still there\n");
 	converse(s.port[S_UPPER], "still there\n", "STILL THERE\n");
-	code = h_daemon_stop(&s.d, SIGTERM);
-	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM%s",
-	    code, h_daemon_log_tail(&s.d));
+	h_expect_clean_stop(&s.d);
 	free(line);
 }
 END_TEST

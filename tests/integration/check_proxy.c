@@ -85,20 +85,6 @@ start_daemon(struct setup *s, const char *model, const char *more)
 	h_daemon_wait_log(&s->d, "PROXY", 1);
 }
 
-/* A listening TCP socket on 127.0.0.1, on a port the kernel picks. */
-static int
-listen_loopback(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_msg(fd >= 0 && bind(fd, (struct sockaddr *)&sin,
-	    sizeof(sin)) == 0 && listen(fd, 8) == 0, "listen: %s",
-	    strerror(errno));
-	return fd;
-}
-
 static void
 start_haproxy(struct setup *s)
 {
@@ -110,7 +96,7 @@ start_haproxy(struct setup *s)
 	s->v2six = h_free_port();
 	s->v2crc = h_free_port();
 	s->v2tap = h_free_port();
-	s->tap = listen_loopback();
+	s->tap = h_listen(0);
 	conf = h_write_file("haproxy.cfg", haproxy_conf, s->v1, s->v2,
 	    s->v1six, s->v2six, s->port, s->v2crc, s->v2tap,
 	    h_local_port(s->tap));
@@ -123,15 +109,11 @@ start_haproxy(struct setup *s)
 static void
 stop_all(struct setup *s)
 {
-	int code;
-
 	if (s->haproxy.pid != 0) {
 		h_daemon_stop(&s->haproxy, SIGTERM);
 		close(s->tap);
 	}
-	code = h_daemon_stop(&s->d, SIGTERM);
-	ck_assert_msg(code == 0, "sockservd exited %d%s", code,
-	    h_daemon_log_tail(&s->d));
+	h_expect_clean_stop(&s->d);
 }
 
 /* Sends a line and expects the whoami line for `who`, then the echo. */
@@ -148,26 +130,13 @@ expect_whoami(int fd, const char *who, const char *family, int port)
 	h_expect(fd, "hello\n");
 }
 
-/* Fails unless the connection ends without a byte. */
-static void
-expect_closed(int fd, const char *what)
-{
-	char c;
-	ssize_t n = recv(fd, &c, 1, 0);
-
-	ck_assert_msg(n == 0 || (n < 0 && errno == ECONNRESET),
-	    "%s: not closed (recv %zd, %s)", what, n,
-	    n < 0 ? strerror(errno) : h_quote(&c, 1));
-}
-
 /* A direct connection that sends `n` bytes of `bytes` first. */
 static int
 send_raw(int port, const char *src, const void *bytes, size_t n)
 {
 	int fd = h_connect_from(src, port);
 
-	ck_assert_msg(send(fd, bytes, n, MSG_NOSIGNAL) == (ssize_t)n,
-	    "send: %s", strerror(errno));
+	h_send_bytes(fd, bytes, n);
 	return fd;
 }
 
@@ -214,14 +183,14 @@ START_TEST(test_haproxy_access_and_max_per_source)
 	held = h_connect_from("127.0.0.2", s.v2);
 	expect_whoami(held, h_client_name(held), "inet", h_local_port(held));
 	again = h_connect_from("127.0.0.2", s.v1);
-	expect_closed(again, "a second request from 127.0.0.2");
+	h_expect_closed(&s.d, again, "a second request from 127.0.0.2");
 	h_daemon_wait_log(&s.d, "max_per_source", 1);
 	/* ...one from .4 is not, though all come from HAProxy... */
 	other = h_connect_from("127.0.0.4", s.v1);
 	expect_whoami(other, h_client_name(other), "inet", h_local_port(other));
 	/* ...and .3 is denied by the access rules. */
 	denied = h_connect_from("127.0.0.3", s.v2);
-	expect_closed(denied, "127.0.0.3");
+	h_expect_closed(&s.d, denied, "127.0.0.3");
 	h_daemon_wait_log(&s.d, "access", 1);
 	ck_assert(h_log_contains(&s.d, "127.0.0.3"));
 	close(held);
@@ -328,7 +297,7 @@ START_TEST(test_trusted_and_untrusted_peers)
 	close(fd);
 	/* Anyone else may not, however good the header. */
 	fd = send_raw(s.port, "127.0.0.6", hdr, strlen(hdr));
-	expect_closed(fd, "an untrusted peer");
+	h_expect_closed(&s.d, fd, "an untrusted peer");
 	close(fd);
 	h_daemon_wait_log(&s.d, "proxy_trusted", 1);
 	ck_assert(h_log_contains(&s.d, "127.0.0.6"));
@@ -409,7 +378,7 @@ START_TEST(test_bad_headers_close_the_connection)
 			h_sleep_ms(1100);
 		fd = send_raw(s.port, "127.0.0.2", b->bytes,
 		    b->len ? b->len : strlen(b->bytes));
-		expect_closed(fd, b->what);
+		h_expect_closed(&s.d, fd, b->what);
 		close(fd);
 		h_daemon_wait_log(&s.d, "PROXY", base + i + 1);
 	}
@@ -437,8 +406,8 @@ START_TEST(test_slow_or_silent_peers_are_cut)
 	started = h_now_ms();
 	silent = h_connect_from("127.0.0.2", s.port);
 	partial = send_raw(s.port, "127.0.0.3", "PROXY TCP4 1.2", 14);
-	expect_closed(silent, "a peer that sends nothing");
-	expect_closed(partial, "a peer that stops mid-header");
+	h_expect_closed(&s.d, silent, "a peer that sends nothing");
+	h_expect_closed(&s.d, partial, "a peer that stops mid-header");
 	ck_assert_msg(h_now_ms() - started >= 900, "cut before "
 	    "request_timeout");
 	h_daemon_wait_log(&s.d, "PROXY", base + 2);
@@ -470,7 +439,7 @@ START_TEST(test_max_request_time_bounds_the_header)
 	start_daemon(&s, h_models[_i], "request_timeout = 600.0; "
 	    "max_request_time = 1.0;");
 	partial = send_raw(s.port, "127.0.0.3", "PROXY TCP4 1.2", 14);
-	expect_closed(partial, "a peer stuck mid-header past "
+	h_expect_closed(&s.d, partial, "a peer stuck mid-header past "
 	    "max_request_time");
 	close(partial);
 	stop_all(&s);

@@ -89,13 +89,6 @@ copy_atomic(const char *src, const char *dst)
 	    src, dst, strerror(errno));
 }
 
-/* $SS_PLUGIN_DIR/NAME.so */
-static const char *
-plugin(const char *name)
-{
-	return h_path("%s/%s.so", h_env("SS_PLUGIN_DIR"), name);
-}
-
 /* --- the daemon ---------------------------------------------------------- */
 
 /* The reloads the daemon has finished, as its log tells. */
@@ -126,79 +119,6 @@ reload(struct h_daemon *d, struct reloads *n, bool expect_ok,
 	    h_daemon_log_tail(d));
 	n->ok = ok;
 	n->failed = failed;
-}
-
-static void
-expect_clean_stop(struct h_daemon *d)
-{
-	int code = h_daemon_stop(d, SIGTERM);
-
-	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM, "
-	    "expected 0%s", code, h_daemon_log_tail(d));
-}
-
-/* --- clients ------------------------------------------------------------- */
-
-/* Everything up to EOF must be `reply`. */
-static void
-expect_rest(struct h_daemon *d, int fd, const char *reply, const char *who)
-{
-	char buf[512];
-	size_t n = h_recv_all(fd, buf, sizeof(buf));
-
-	ck_assert_msg(strcmp(buf, reply) == 0, "%s: expected %s then EOF, "
-	    "received %s%s", who, h_quote(reply, strlen(reply)),
-	    h_quote(buf, n), h_daemon_log_tail(d));
-}
-
-/* Sends `request` and end of input; the reply up to EOF must be `reply`. */
-static void
-exchange_fd(struct h_daemon *d, int fd, const char *request,
-    const char *reply, const char *who)
-{
-	h_send(fd, request);
-	h_shutdown_write(fd);
-	expect_rest(d, fd, reply, who);
-	close(fd);
-}
-
-static void
-exchange(struct h_daemon *d, int port, const char *request,
-    const char *reply, const char *who)
-{
-	exchange_fd(d, h_connect(port), request, reply, who);
-}
-
-/* One datagram to the UDP server on port; the reply must be `reply`. */
-static void
-exchange_udp(struct h_daemon *d, int port, const char *request,
-    const char *reply, const char *who)
-{
-	int fd = h_udp_connect(AF_INET, port);
-	char buf[512];
-	ssize_t r;
-
-	h_dgram_send(fd, request, strlen(request));
-	r = h_dgram_recv(fd, buf, sizeof(buf), H_TIMEOUT_MS);
-	ck_assert_msg(r >= 0 && strcmp(buf, reply) == 0, "%s: expected the "
-	    "datagram %s, received %s%s", who, h_quote(reply, strlen(reply)),
-	    r < 0 ? "none" : h_quote(buf, (size_t)r), h_daemon_log_tail(d));
-	close(fd);
-}
-
-/* Nothing (no data, no EOF, no error) is waiting on fd right now. */
-static void
-expect_nothing_yet(struct h_daemon *d, int fd, const char *who)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	int n;
-
-	do
-		n = poll(&pfd, 1, 0);
-	while (n < 0 && errno == EINTR);
-	ck_assert_msg(n == 0, "%s: expected nothing yet, poll gave %s "
-	    "(revents %#x)%s", who, n < 0 ? strerror(errno) : "an event",
-	    (unsigned)pfd.revents, h_daemon_log_tail(d));
 }
 
 /* --- 1. reloads under load ----------------------------------------------- */
@@ -388,23 +308,6 @@ udp_once(int fd, long seq, char *why, size_t cap)
 	return false;
 }
 
-/* A UDP socket connected to 127.0.0.1:port, or -1. */
-static int
-udp_socket(int port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	int fd;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((unsigned short)port);
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 static void *
 client_thread(void *arg)
 {
@@ -414,7 +317,7 @@ client_thread(void *arg)
 	int fd = -1;
 	bool ok;
 
-	if (c->udp && (fd = udp_socket(c->port)) < 0) {
+	if (c->udp && (fd = h_try_udp_connect(AF_INET, c->port)) < 0) {
 		snprintf(why, sizeof(why), "UDP socket: %s", strerror(errno));
 		client_failed(c, why);
 		return NULL;
@@ -464,7 +367,7 @@ START_TEST(test_reloads_under_load)
 	pb = h_free_port();
 	pc = h_free_port();
 	so = h_path("%s/handler.so", h_tmpdir());
-	copy_atomic(plugin("echo"), so);
+	copy_atomic(h_plugin("echo"), so);
 	conf = write_atomic("load.conf", load_conf, pa, so, pb, 2, pc);
 	h_daemon_start(&d, conf, NULL);
 	h_daemon_wait_port(&d, pa);
@@ -485,7 +388,7 @@ START_TEST(test_reloads_under_load)
 	for (i = 1; i <= LOAD_RELOADS; i++) {
 		what = h_path("reload %d", i);
 		if (i == 4)
-			copy_atomic(plugin("upper"), so);
+			copy_atomic(h_plugin("upper"), so);
 		if (i == 6)
 			write_atomic("load.conf", syntax_error_conf);
 		if (i == 7)
@@ -514,10 +417,10 @@ START_TEST(test_reloads_under_load)
 		    "all%s", clients[k].name, h_daemon_log_tail(&d));
 
 	/* The new code is live, the rest unchanged; the reloads add up. */
-	exchange(&d, pa, "hello\n", "HELLO\n", "server a after its plugin "
+	h_exchange(&d, pa, "hello\n", "HELLO\n", "server a after its plugin "
 	    "file became upper.so");
-	exchange(&d, pb, "hello\n", "hello\n", "server b after the reloads");
-	exchange_udp(&d, pc, "hello\n", "hello\n", "server c after the "
+	h_exchange(&d, pb, "hello\n", "hello\n", "server b after the reloads");
+	h_udp_exchange(&d, pc, "hello\n", "hello\n", "server c after the "
 	    "reloads");
 	ck_assert_msg(n.ok == LOAD_RELOADS - 1 && n.failed == 1, "expected "
 	    "%d \"" RELOADED "\" lines and 1 \"" RELOAD_FAILED "\", the log "
@@ -529,7 +432,7 @@ START_TEST(test_reloads_under_load)
 	ck_assert_msg(h_log_line_has(&d, "server b: serving", "3 workers"),
 	    "no log line says server b serves with 3 workers after the "
 	    "9th reload%s", h_daemon_log_tail(&d));
-	expect_clean_stop(&d);
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -572,15 +475,15 @@ START_TEST(test_inflight_finishes_on_old_code)
 	/* Taken by the slow server: it must finish there, whatever comes. */
 	h_daemon_wait_log(&d, accepted, 1);
 
-	copy_atomic(plugin("echo"), so);
+	copy_atomic(h_plugin("echo"), so);
 	reload(&d, &n, true, "reload onto echo.so");
 	fresh = h_connect(port);
-	exchange_fd(&d, fresh, "two\n", "two\n", "client after the reload");
-	expect_nothing_yet(&d, old, "client in flight on slow.so, when the "
+	h_exchange_fd(&d, fresh, "two\n", "two\n", "client after the reload");
+	h_expect_silence(&d, old, 0, "client in flight on slow.so, when the "
 	    "client after the reload has its echo");
-	expect_rest(&d, old, "one\n", "client in flight on slow.so");
+	h_expect_rest(&d, old, "one\n", "client in flight on slow.so");
 	close(old);
-	expect_clean_stop(&d);
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -608,7 +511,7 @@ START_TEST(test_servers_come_and_go)
 	const char *model = h_models[_i], *conf;
 	struct reloads n = { 0, 0 };
 	struct h_daemon d;
-	int p1, p2, fd;
+	int p1, p2;
 
 	p1 = h_free_port();
 	p2 = h_free_port();
@@ -616,27 +519,21 @@ START_TEST(test_servers_come_and_go)
 	    "A", p1, "echo", model, ""));
 	h_daemon_start(&d, conf, NULL);
 	h_daemon_wait_port(&d, p1);
-	exchange(&d, p1, "hello\n", "hello\n", "A before any reload");
-	fd = h_try_connect(p2);
-	ck_assert_msg(fd < 0 && errno == ECONNREFUSED, "127.0.0.1:%d before "
-	    "B is configured: expected ECONNREFUSED, got %s%s", p2,
-	    fd >= 0 ? "a connection" : strerror(errno), h_daemon_log_tail(&d));
+	h_exchange(&d, p1, "hello\n", "hello\n", "A before any reload");
+	h_expect_refused(&d, p2, "before B is configured");
 
 	write_atomic("servers.conf", servers_conf, h_path(TCP_SERVER TCP_SERVER,
 	    "A", p1, "echo", model, ",", "B", p2, "upper", model, ""));
 	reload(&d, &n, true, "reload adding B");
-	exchange(&d, p2, "hello\n", "HELLO\n", "B, added by the reload");
-	exchange(&d, p1, "hello\n", "hello\n", "A, kept by the reload");
+	h_exchange(&d, p2, "hello\n", "HELLO\n", "B, added by the reload");
+	h_exchange(&d, p1, "hello\n", "hello\n", "A, kept by the reload");
 
 	write_atomic("servers.conf", servers_conf, h_path(TCP_SERVER,
 	    "B", p2, "upper", model, ""));
 	reload(&d, &n, true, "reload removing A");
-	fd = h_try_connect(p1);
-	ck_assert_msg(fd < 0 && errno == ECONNREFUSED, "127.0.0.1:%d after "
-	    "the reload removing A: expected ECONNREFUSED, got %s%s", p1,
-	    fd >= 0 ? "a connection" : strerror(errno), h_daemon_log_tail(&d));
-	exchange(&d, p2, "hello\n", "HELLO\n", "B after the reload removing A");
-	expect_clean_stop(&d);
+	h_expect_refused(&d, p1, "after the reload removing A");
+	h_exchange(&d, p2, "hello\n", "HELLO\n", "B after the reload removing A");
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -680,22 +577,19 @@ START_TEST(test_unix_server_removed)
 	ck_assert_msg(S_ISSOCK(st.st_mode), "%s after the reload keeping u: "
 	    "not a socket (mode %#o)%s", sock, (unsigned)st.st_mode,
 	    h_daemon_log_tail(&d));
-	exchange_fd(&d, h_connect_unix(sock), "hello\n", "HELLO\n",
+	h_exchange_fd(&d, h_connect_unix(sock), "hello\n", "HELLO\n",
 	    "u after the reload keeping it");
 
 	write_atomic("unix.conf", unix_conf, port, model, "");
 	reload(&d, &n, true, "reload removing u");
-	ck_assert_msg(stat(sock, &st) < 0 && errno == ENOENT, "%s after the "
-	    "reload removing u: expected it gone (ENOENT), stat gave %s%s",
-	    sock, errno == ENOENT ? "no error" : strerror(errno),
-	    h_daemon_log_tail(&d));
+	h_expect_gone(&d, sock, "after the reload removing u");
 	fd = h_try_connect_unix(sock);
 	ck_assert_msg(fd < 0 && errno == ENOENT, "connect %s after the reload "
 	    "removing u: expected ENOENT, got %s%s", sock,
 	    fd >= 0 ? "a connection" : strerror(errno), h_daemon_log_tail(&d));
-	exchange(&d, port, "hello\n", "hello\n", "t after the reload "
+	h_exchange(&d, port, "hello\n", "hello\n", "t after the reload "
 	    "removing u");
-	expect_clean_stop(&d);
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -729,30 +623,14 @@ static const char *const bad_names[] = {
 	"an unknown key", "a duplicate server name", "a port in use",
 };
 
-/* A socket listening on 127.0.0.1:port, held by the test. */
-static int
-hold_port(int port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	int fd;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((unsigned short)port);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_msg(fd >= 0 && bind(fd, (struct sockaddr *)&sin,
-	    sizeof(sin)) == 0 && listen(fd, 4) == 0, "cannot listen on "
-	    "127.0.0.1:%d: %s", port, strerror(errno));
-	return fd;
-}
-
 /* s1 echoes, s2 upper-cases, s3 echoes over UDP, as they did at start. */
 static void
 expect_old_servers(struct h_daemon *d, int p1, int p2, int p3,
     const char *when)
 {
-	exchange(d, p1, "hello\n", "hello\n", h_path("s1 (echo) %s", when));
-	exchange(d, p2, "hello\n", "HELLO\n", h_path("s2 (upper) %s", when));
-	exchange_udp(d, p3, "hello\n", "hello\n", h_path("s3 (udp echo) %s",
+	h_exchange(d, p1, "hello\n", "hello\n", h_path("s1 (echo) %s", when));
+	h_exchange(d, p2, "hello\n", "HELLO\n", h_path("s2 (upper) %s", when));
+	h_udp_exchange(d, p3, "hello\n", "hello\n", h_path("s3 (udp echo) %s",
 	    when));
 }
 
@@ -784,7 +662,7 @@ START_TEST(test_bad_config_keeps_old)
 	expect_old_servers(&d, p1, p2, p3, "at start");
 
 	if (_i == 2)
-		held = hold_port(p4);
+		held = h_listen(p4);
 	write_atomic("bad.conf", bad_conf, "upper", p1, "echo", p2, "upper",
 	    p3, h_path(bad_servers[_i], p4));
 	reload(&d, &n, false, h_path("reload with %s", bad_names[_i]));
@@ -812,7 +690,7 @@ START_TEST(test_bad_config_keeps_old)
 	    p3, "");
 	reload(&d, &n, true, "reload with the valid config again");
 	expect_old_servers(&d, p1, p2, p3, "after the valid config again");
-	expect_clean_stop(&d);
+	h_expect_clean_stop(&d);
 }
 END_TEST
 
@@ -853,7 +731,7 @@ START_TEST(test_notify_reloading_ready)
 	    h_daemon_log_tail(&d));
 	n.ok = 1;
 	/* READY=1 promises the new config is served. */
-	exchange(&d, port, "hello\n", "HELLO\n", "client after READY=1 of the "
+	h_exchange(&d, port, "hello\n", "HELLO\n", "client after READY=1 of the "
 	    "reload");
 
 	write_atomic("notify.conf", "servers = ( { name = ; } );\n");
@@ -862,7 +740,7 @@ START_TEST(test_notify_reloading_ready)
 	h_notify_wait(&nt, &d, "READY=1");
 	h_daemon_wait_log(&d, RELOAD_FAILED, 1);
 	n.failed = 1;
-	exchange(&d, port, "hello\n", "HELLO\n", "client after the failed "
+	h_exchange(&d, port, "hello\n", "HELLO\n", "client after the failed "
 	    "reload");
 
 	write_atomic("notify.conf", notify_conf, port, "echo");
@@ -871,8 +749,7 @@ START_TEST(test_notify_reloading_ready)
 	h_notify_wait(&nt, &d, "READY=1");
 	h_daemon_signal(&d, SIGTERM);
 	h_notify_wait(&nt, &d, "STOPPING=1");
-	ck_assert_msg(h_daemon_wait_exit(&d) == 0, "sockservd did not exit 0 "
-	    "on SIGTERM%s", h_daemon_log_tail(&d));
+	h_expect_exit_ok(&d, h_daemon_wait_exit(&d), "SIGTERM");
 	close(nt.fd);
 }
 END_TEST

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,8 +40,6 @@
 #define CG_DGRAM 512
 #define CG_DGRAM_LINES 7	/* 6 of 72 characters, one of 66 */
 #define CG_MAX_BYTES 100000	/* the bounded server's max_bytes */
-
-#define UNIX_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 /* RFC 868: seconds from 1900-01-01 to 1970-01-01. */
 #define TIME_OFFSET 2208988800u
@@ -70,36 +67,10 @@ static const struct service_conf {
 	[TIME] = { "time", "time", "" },
 };
 
-/* Stored here: the harness keeps only 64 h_path strings per test. */
-struct ep {
-	char name[64];		/* the server's name */
-	enum transport t;
-	int port;		/* tcp, udp */
-	char path[UNIX_PATH_MAX]; /* unix, unix-dgram */
-	char listen[UNIX_PATH_MAX];
-};
-
 struct rfc {
 	struct h_daemon d;
-	struct ep ep[NSERVICES][NTRANSPORTS];
+	struct h_ep ep[NSERVICES][NTRANSPORTS];
 };
-
-static bool
-is_datagram(enum transport t)
-{
-	return t == UDP || t == UNIX_DGRAM;
-}
-
-/* TMPDIR/NAME.sock in path, which fits a unix socket's address. */
-static void
-sock_path(char path[UNIX_PATH_MAX], const char *name)
-{
-	int n = snprintf(path, UNIX_PATH_MAX, "%s/%s.sock", h_tmpdir(), name);
-
-	ck_assert_msg(n > 0 && (size_t)n < UNIX_PATH_MAX, "%s/%s.sock is too "
-	    "long for a unix socket; set TMPDIR to a shorter directory",
-	    h_tmpdir(), name);
-}
 
 /*
  * Starts one daemon serving every service on every transport with
@@ -118,19 +89,12 @@ rfc_start(struct rfc *r, const char *model)
 	    "daemon: { shutdown_timeout = 5.0; };\nservers = (\n");
 	for (s = 0; s < NSERVICES; s++) {
 		for (t = 0; t < NTRANSPORTS; t++) {
-			struct ep *e = &r->ep[s][t];
+			struct h_ep *e = &r->ep[s][t];
+			char name[64];
 
-			e->t = (enum transport)t;
-			snprintf(e->name, sizeof(e->name), "%s-%s",
+			snprintf(name, sizeof(name), "%s-%s",
 			    services[s].label, transport_names[t]);
-			if (t == UNIX || t == UNIX_DGRAM) {
-				sock_path(e->path, e->name);
-				strcpy(e->listen, e->path);
-			} else {
-				e->port = h_free_port();
-				snprintf(e->listen, sizeof(e->listen),
-				    "127.0.0.1:%d", e->port);
-			}
+			h_ep_init(e, transport_names[t], name);
 			len += (size_t)snprintf(conf + len, sizeof(conf) - len,
 			    "  { name = \"%s\"; transport = \"%s\"; "
 			    "listen = \"%s\";\n    handler = \"%s\"; "
@@ -154,119 +118,7 @@ rfc_start(struct rfc *r, const char *model)
 	h_daemon_wait_log(&r->d, "ready", 1);
 }
 
-static void
-rfc_stop(struct rfc *r)
-{
-	int code = h_daemon_stop(&r->d, SIGTERM);
-
-	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM%s",
-	    code, h_daemon_log_tail(&r->d));
-}
-
-/* --- clients ------------------------------------------------------------- */
-
-static int
-stream_connect(const struct ep *e)
-{
-	return e->t == UNIX ? h_connect_unix(e->path) : h_connect(e->port);
-}
-
-/* A datagram client of e: connected (udp) or bound (unix-dgram). */
-static int
-dgram_client(const struct ep *e)
-{
-	char path[UNIX_PATH_MAX], name[32];
-	static int n;
-
-	if (e->t == UDP)
-		return h_udp_connect(AF_INET, e->port);
-	snprintf(name, sizeof(name), "client%d", n++);
-	sock_path(path, name);
-	return h_unix_dgram_socket(path);
-}
-
-static void
-dgram_send(const struct ep *e, int fd, const void *buf, size_t n)
-{
-	if (e->t == UDP)
-		h_dgram_send(fd, buf, n);
-	else
-		h_dgram_send_to(fd, e->path, buf, n);
-}
-
-/* Sends `request` to e; returns the length of the one reply datagram. */
-static size_t
-dgram_ask(struct rfc *r, const struct ep *e, int fd, const char *request,
-    char *reply, size_t cap)
-{
-	ssize_t n;
-
-	dgram_send(e, fd, request, strlen(request));
-	n = h_dgram_recv(fd, reply, cap, H_TIMEOUT_MS);
-	ck_assert_msg(n >= 0, "%s: no reply to a datagram within %d ms%s",
-	    e->name, H_TIMEOUT_MS, h_daemon_log_tail(&r->d));
-	return (size_t)n;
-}
-
-/* For SILENCE_MS nothing may arrive on fd (an ICMP refusal is nothing). */
-static void
-expect_silence(struct rfc *r, const char *what, int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	long deadline = h_now_ms() + SILENCE_MS, left;
-	char buf[256];
-	ssize_t n;
-
-	while ((left = deadline - h_now_ms()) > 0) {
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR ||
-		    errno == ECONNREFUSED))
-			continue;
-		ck_abort_msg("%s: expected nothing within %d ms, %s %s%s",
-		    what, SILENCE_MS, n > 0 ? "received" : n == 0 ?
-		    "the connection was closed" : strerror(errno),
-		    h_quote(buf, n > 0 ? (size_t)n : 0),
-		    h_daemon_log_tail(&r->d));
-	}
-}
-
 /* --- the daemon's log ---------------------------------------------------- */
-
-/* True when one line of the log holds `a`, and `b` and `c` unless NULL. */
-static bool
-log_has_line(const struct h_daemon *d, const char *a, const char *b,
-    const char *c)
-{
-	static char log[1 << 20];
-	char *line, *save;
-
-	h_read_file(d->log, log, sizeof(log));
-	for (line = strtok_r(log, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		if (strstr(line, a) != NULL &&
-		    (b == NULL || strstr(line, b) != NULL) &&
-		    (c == NULL || strstr(line, c) != NULL))
-			return true;
-	return false;
-}
-
-/* Waits up to H_TIMEOUT_MS for such a line; fails without one. */
-static void
-wait_log_line(struct rfc *r, const char *a, const char *b, const char *c)
-{
-	long deadline = h_now_ms() + H_TIMEOUT_MS;
-
-	while (!log_has_line(&r->d, a, b, c)) {
-		ck_assert_msg(h_now_ms() < deadline, "no log line with %s%s%s"
-		    "%s%s within %d ms%s", a, b != NULL ? " and " : "",
-		    b != NULL ? b : "", c != NULL ? " and " : "",
-		    c != NULL ? c : "", H_TIMEOUT_MS,
-		    h_daemon_log_tail(&r->d));
-		h_sleep_ms(20);
-	}
-}
 
 /*
  * Waits for the access line of a request to server e that holds
@@ -274,15 +126,17 @@ wait_log_line(struct rfc *r, const char *a, const char *b, const char *c)
  * then fails if the log says a request of that server failed.
  */
 static void
-expect_access_line(struct rfc *r, const struct ep *e, const char *detail,
+expect_access_line(struct rfc *r, const struct h_ep *e, const char *detail,
     const char *result)
 {
 	const char *server = h_path("server %s: ", e->name);
 
-	wait_log_line(r, server, " in=", detail);
-	ck_assert_msg(log_has_line(&r->d, server, detail, result) &&
-	    !log_has_line(&r->d, server, "failed", NULL) &&
-	    !log_has_line(&r->d, server, "warning:", NULL), "%s: expected an "
+	h_daemon_wait_line(&r->d, server, " in=", detail);
+	ck_assert_msg((detail != NULL ?
+	    h_log_line_has(&r->d, server, detail, result) :
+	    h_log_line_has(&r->d, server, result)) &&
+	    !h_log_line_has(&r->d, server, "failed") &&
+	    !h_log_line_has(&r->d, server, "warning:"), "%s: expected an "
 	    "access line with %s%s, and no error%s", e->name,
 	    detail != NULL ? detail : "", result, h_daemon_log_tail(&r->d));
 }
@@ -338,9 +192,9 @@ START_TEST(test_chargen_stream)
 
 	rfc_start(&r, h_models[_i]);
 	for (i = 0; i < 2; i++) {
-		const struct ep *e = &r.ep[CHARGEN][ts[i]];
+		const struct h_ep *e = &r.ep[CHARGEN][ts[i]];
 
-		fd = stream_connect(e);
+		fd = h_ep_connect(e);
 		h_send(fd, "ignored\r\n");
 		n = h_recv_n(fd, buf, sizeof(buf));
 		ck_assert_msg(n == sizeof(buf), "%s: %zu bytes, then end of "
@@ -350,7 +204,7 @@ START_TEST(test_chargen_stream)
 		close(fd);
 		expect_access_line(&r, e, NULL, " ok");
 	}
-	rfc_stop(&r);
+	h_expect_clean_stop(&r.d);
 }
 END_TEST
 
@@ -365,9 +219,9 @@ START_TEST(test_chargen_max_bytes)
 
 	rfc_start(&r, h_models[_i]);
 	for (i = 0; i < 2; i++) {
-		const struct ep *e = &r.ep[BOUNDED][ts[i]];
+		const struct h_ep *e = &r.ep[BOUNDED][ts[i]];
 
-		fd = stream_connect(e);
+		fd = h_ep_connect(e);
 		n = h_recv_all(fd, buf, sizeof(buf));
 		ck_assert_msg(n == CG_MAX_BYTES, "%s: %zu bytes before end of "
 		    "input, expected max_bytes = %d%s", e->name, n,
@@ -377,7 +231,7 @@ START_TEST(test_chargen_max_bytes)
 		expect_access_line(&r, e, h_path("out=%d ", CG_MAX_BYTES),
 		    " ok");
 	}
-	rfc_stop(&r);
+	h_expect_clean_stop(&r.d);
 }
 END_TEST
 
@@ -394,17 +248,14 @@ START_TEST(test_chargen_datagram)
 	unsigned first = 0, next;
 	struct rfc r;
 	size_t i, j, n;
-	int fd;
 
 	rfc_start(&r, h_models[_i]);
 	for (i = 0; i < 2; i++) {
-		const struct ep *e = &r.ep[CHARGEN][ts[i]];
+		const struct h_ep *e = &r.ep[CHARGEN][ts[i]];
 
 		for (j = 0; j < 2; j++) {
-			fd = dgram_client(e);
-			n = dgram_ask(&r, e, fd, j == 0 ? "" : "anything\n",
+			n = h_ep_transact(&r.d, e, j == 0 ? "" : "anything\n",
 			    reply, sizeof(reply));
-			close(fd);
 			ck_assert_msg(n == CG_DGRAM, "%s: a reply of %zu "
 			    "bytes, expected %d%s", e->name, n, CG_DGRAM,
 			    h_daemon_log_tail(&r.d));
@@ -427,7 +278,7 @@ START_TEST(test_chargen_datagram)
 			    CG_DGRAM), h_daemon_log_tail(&r.d));
 		}
 	}
-	rfc_stop(&r);
+	h_expect_clean_stop(&r.d);
 }
 END_TEST
 
@@ -448,20 +299,20 @@ START_TEST(test_discard_stream)
 	memset(chunk, 'x', sizeof(chunk) - 1);
 	rfc_start(&r, h_models[_i]);
 	for (i = 0; i < 2; i++) {
-		const struct ep *e = &r.ep[DISCARD][ts[i]];
+		const struct h_ep *e = &r.ep[DISCARD][ts[i]];
 
-		fd = stream_connect(e);
+		fd = h_ep_connect(e);
 		for (k = 0; k < 16; k++)
 			h_send(fd, chunk);
 		h_send(fd, "last line\r\n");
-		expect_silence(&r, e->name, fd);
+		h_expect_silence(&r.d, fd, SILENCE_MS, e->name);
 		h_shutdown_write(fd);
 		h_expect_eof(fd);
 		close(fd);
 		expect_access_line(&r, e, h_path("in=%d out=0 ",
 		    16 * 65536 + 11), " ok");
 	}
-	rfc_stop(&r);
+	h_expect_clean_stop(&r.d);
 }
 END_TEST
 
@@ -475,15 +326,15 @@ START_TEST(test_discard_datagram)
 
 	rfc_start(&r, h_models[_i]);
 	for (i = 0; i < 2; i++) {
-		const struct ep *e = &r.ep[DISCARD][ts[i]];
+		const struct h_ep *e = &r.ep[DISCARD][ts[i]];
 
-		fd = dgram_client(e);
-		dgram_send(e, fd, "to be discarded\n", 16);
-		expect_silence(&r, e->name, fd);
+		fd = h_ep_dgram_client(e, NULL);
+		h_ep_dgram_send(e, fd, "to be discarded\n", 16);
+		h_expect_silence(&r.d, fd, SILENCE_MS, e->name);
 		expect_access_line(&r, e, "in=16 out=0 ", " ok");
 		close(fd);
 	}
-	rfc_stop(&r);
+	h_expect_clean_stop(&r.d);
 }
 END_TEST
 
@@ -534,23 +385,22 @@ START_TEST(test_daytime)
 	rfc_start(&r, h_models[_i]);
 	for (i = 0; i < 2; i++) {
 		for (t = 0; t < NTRANSPORTS; t++) {
-			const struct ep *e = &r.ep[ss[i]][t];
+			const struct h_ep *e = &r.ep[ss[i]][t];
 
-			if (is_datagram(e->t)) {
-				fd = dgram_client(e);
-				n = dgram_ask(&r, e, fd, "what time is it?\n",
+			if (e->datagram) {
+				n = h_ep_transact(&r.d, e, "what time is it?\n",
 				    reply, sizeof(reply));
 			} else {
-				fd = stream_connect(e);
+				fd = h_ep_connect(e);
 				n = h_recv_all(fd, reply, sizeof(reply));
+				close(fd);
 			}
-			close(fd);
 			expect_daytime(&r, e->name, reply, n, ss[i] == DAYTIME ?
 			    ZONE_NAME : "UTC", ss[i] == DAYTIME ?
 			    ZONE_OFFSET : 0);
 		}
 	}
-	rfc_stop(&r);
+	h_expect_clean_stop(&r.d);
 }
 END_TEST
 
@@ -571,17 +421,16 @@ START_TEST(test_time)
 
 	rfc_start(&r, h_models[_i]);
 	for (t = 0; t < NTRANSPORTS; t++) {
-		const struct ep *e = &r.ep[TIME][t];
+		const struct h_ep *e = &r.ep[TIME][t];
 
-		if (is_datagram(e->t)) {
-			fd = dgram_client(e);
-			n = dgram_ask(&r, e, fd, "\n", (char *)b, sizeof(b));
+		if (e->datagram) {
+			n = h_ep_transact(&r.d, e, "\n", (char *)b, sizeof(b));
 		} else {
-			fd = stream_connect(e);
+			fd = h_ep_connect(e);
 			n = h_recv_all(fd, (char *)b, sizeof(b));
+			close(fd);
 		}
 		expected = (uint32_t)time(NULL) + TIME_OFFSET;
-		close(fd);
 		ck_assert_msg(n == 4, "%s: %zu bytes %s, expected 4%s",
 		    e->name, n, h_quote((char *)b, n), h_daemon_log_tail(&r.d));
 		value = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
@@ -592,7 +441,7 @@ START_TEST(test_time)
 		    (unsigned long)value, (long)delta,
 		    (unsigned long)expected, h_daemon_log_tail(&r.d));
 	}
-	rfc_stop(&r);
+	h_expect_clean_stop(&r.d);
 }
 END_TEST
 
@@ -642,23 +491,21 @@ START_TEST(test_udp_low_port_refused)
 
 	rfc_start(&r, "sync");
 	for (i = 0; i < 3; i++) {
-		const struct ep *e = &r.ep[ss[i]][UDP];
+		const struct h_ep *e = &r.ep[ss[i]][UDP];
 
 		fd = low_port_client(e->port, &low);
 		h_dgram_send(fd, "x", 1);
-		expect_silence(&r, e->name, fd);
+		h_expect_silence(&r.d, fd, SILENCE_MS, e->name);
 		close(fd);
 		who = h_path("127.0.0.1:%d", low);
-		wait_log_line(&r, h_path("warning: server %s: ", e->name),
-		    "denial of service", who);
-		wait_log_line(&r, h_path("server %s: %s ", e->name, who),
-		    " refused", NULL);
-		fd = dgram_client(e);
-		ck_assert_msg(dgram_ask(&r, e, fd, "x", reply, sizeof(reply))
+		h_daemon_wait_line(&r.d, h_path("warning: server %s: ",
+		    e->name), "denial of service", who);
+		h_daemon_wait_line(&r.d, h_path("server %s: %s ", e->name, who),
+		    " refused");
+		ck_assert_msg(h_ep_transact(&r.d, e, "x", reply, sizeof(reply))
 		    > 0, "%s: no reply from a port above 1023", e->name);
-		close(fd);
 	}
-	rfc_stop(&r);
+	h_expect_clean_stop(&r.d);
 }
 END_TEST
 

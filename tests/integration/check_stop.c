@@ -71,12 +71,9 @@ stop_start(struct stop_run *r, int i, const char *handler,
 static void
 expect_clean_exit(struct stop_run *r, int status, const char *what)
 {
-	ck_assert_msg(status == 0, "%s: exit status %d, not 0%s", what, status,
-	    h_daemon_log_tail(&r->d));
-	ck_assert_msg(access(r->pid_file, F_OK) != 0, "%s: pid file %s left "
-	    "behind", what, r->pid_file);
-	ck_assert_msg(access(r->sock, F_OK) != 0, "%s: socket file %s left "
-	    "behind", what, r->sock);
+	h_expect_exit_ok(&r->d, status, what);
+	h_expect_gone(&r->d, r->pid_file, h_path("after %s", what));
+	h_expect_gone(&r->d, r->sock, h_path("after %s", what));
 	ck_assert_msg(h_log_contains(&r->d, "stopped"), "%s: no \"stopped\" "
 	    "line%s", what, h_daemon_log_tail(&r->d));
 }

@@ -59,16 +59,6 @@ struct up {
 	const char *files, *replaced, *defaults;	/* their directories */
 };
 
-static const char *
-make_dir(const char *name)
-{
-	const char *dir = h_path("%s/%s", h_tmpdir(), name);
-
-	ck_assert_msg(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir,
-	    strerror(errno));
-	return dir;
-}
-
 /* env: NULL, or "NAME=VALUE" settings for the daemon, NULL-terminated. */
 static void
 up_start_env(struct up *u, const char *model, const char *const *env)
@@ -78,9 +68,9 @@ up_start_env(struct up *u, const char *model, const char *const *env)
 
 	/* The "replace" server's 0666 must survive a umask that masks it. */
 	umask(022);
-	u->files = make_dir("files");
-	u->replaced = make_dir("replaced");
-	u->defaults = make_dir("defaults");
+	u->files = h_mkdir("files", 0755);
+	u->replaced = h_mkdir("replaced", 0755);
+	u->defaults = h_mkdir("defaults", 0755);
 	u->port = h_free_port();
 	u->replace = h_free_port();
 	u->sock = h_sock_path("defaults.sock");
@@ -99,15 +89,6 @@ static void
 up_start(struct up *u, const char *model)
 {
 	up_start_env(u, model, NULL);
-}
-
-static void
-up_stop(struct up *u)
-{
-	int code = h_daemon_stop(&u->d, SIGTERM);
-
-	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM%s",
-	    code, h_daemon_log_tail(&u->d));
 }
 
 /* --- data, digests, files ------------------------------------------------- */
@@ -237,24 +218,6 @@ file_mode(const char *dir, const char *name)
 
 /* --- the client side ------------------------------------------------------ */
 
-/* Sends n bytes, NUL bytes included. */
-static void
-send_bytes(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	ssize_t r;
-
-	while (n > 0) {
-		r = send(fd, p, n, MSG_NOSIGNAL);
-		if (r < 0 && errno == EINTR)
-			continue;
-		ck_assert_msg(r > 0, "send: %s%s", strerror(errno),
-		    h_daemon_log_tail(NULL));
-		p += r;
-		n -= (size_t)r;
-	}
-}
-
 /* Sends "post|NAME|SIZE\n" and the body. */
 static void
 send_upload(int fd, const char *name, const void *body, size_t n)
@@ -262,19 +225,8 @@ send_upload(int fd, const char *name, const void *body, size_t n)
 	char header[512];
 
 	snprintf(header, sizeof(header), "post|%s|%zu\n", name, n);
-	send_bytes(fd, header, strlen(header));
-	send_bytes(fd, body, n);
-}
-
-static void
-expect_line(const struct up *u, int fd, const char *expected)
-{
-	char line[512];
-	size_t n = h_recv_line(fd, line, sizeof(line));
-
-	ck_assert_msg(strcmp(line, expected) == 0, "expected %s, received "
-	    "%s%s", h_quote(expected, strlen(expected)), h_quote(line, n),
-	    h_daemon_log_tail(&u->d));
+	h_send_bytes(fd, header, strlen(header));
+	h_send_bytes(fd, body, n);
 }
 
 /* One upload on a connection of its own, the server's reply expected. */
@@ -286,7 +238,7 @@ upload_expect(const struct up *u, int port, const char *name,
 
 	send_upload(fd, name, body, n);
 	h_shutdown_write(fd);
-	expect_line(u, fd, reply);
+	h_expect_line(&u->d, fd, reply, NULL);
 	h_expect_eof(fd);
 	close(fd);
 }
@@ -299,9 +251,9 @@ static void
 refused(const struct up *u, int fd, const char *header, size_t len,
     const char *reply)
 {
-	send_bytes(fd, header, len);
+	h_send_bytes(fd, header, len);
 	h_shutdown_write(fd);
-	expect_line(u, fd, reply);
+	h_expect_line(&u->d, fd, reply, NULL);
 	h_expect_eof(fd);
 	close(fd);
 }
@@ -334,7 +286,7 @@ START_TEST(test_large_file)
 	    ok_reply(data, LARGE_SIZE).s);
 	expect_file(u.files, "large.bin", data, LARGE_SIZE);
 	expect_dir(&u, u.files, "large.bin");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 	free(data);
 }
 END_TEST
@@ -348,7 +300,7 @@ START_TEST(test_empty_file)
 	    "4c8996fb92427ae41e4649b934ca495991b7852b855\n");
 	expect_file(u.files, "empty", "", 0);
 	expect_dir(&u, u.files, "empty");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 }
 END_TEST
 
@@ -367,10 +319,10 @@ START_TEST(test_several_per_connection)
 	h_send(fd, "post|one|3\nabcpost|two|0\npost|three|5\r\n12345"
 	    "post|pipe|in|name|1\nx");
 	h_shutdown_write(fd);
-	expect_line(&u, fd, ok_reply("abc", 3).s);
-	expect_line(&u, fd, ok_reply("", 0).s);
-	expect_line(&u, fd, ok_reply("12345", 5).s);
-	expect_line(&u, fd, ok_reply("x", 1).s);
+	h_expect_line(&u.d, fd, ok_reply("abc", 3).s, NULL);
+	h_expect_line(&u.d, fd, ok_reply("", 0).s, NULL);
+	h_expect_line(&u.d, fd, ok_reply("12345", 5).s, NULL);
+	h_expect_line(&u.d, fd, ok_reply("x", 1).s, NULL);
 	h_expect_eof(fd);
 	close(fd);
 	expect_file(u.files, "one", "abc", 3);
@@ -378,7 +330,7 @@ START_TEST(test_several_per_connection)
 	expect_file(u.files, "three", "12345", 5);
 	expect_file(u.files, "pipe|in|name", "x", 1);
 	expect_dir(&u, u.files, "one/pipe|in|name/three/two");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 }
 END_TEST
 
@@ -470,7 +422,7 @@ START_TEST(test_concurrent_uploads)
 		free(c[i].data);
 	}
 	expect_dir(&u, u.files, expected);
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 }
 END_TEST
 
@@ -493,7 +445,7 @@ interrupted(int model, bool reset)
 	up_start(&u, h_models[model]);
 	fd = h_connect(u.port);
 	h_send(fd, h_path("post|partial|%zu\n", size));
-	send_bytes(fd, data, size / 2);
+	h_send_bytes(fd, data, size / 2);
 	/* Let the daemon have begun the file before the client goes. */
 	h_sleep_ms(100);
 	if (reset)
@@ -507,7 +459,7 @@ interrupted(int model, bool reset)
 	expect_dir(&u, u.files, "");
 	upload_expect(&u, u.port, "after", data, size, ok_reply(data, size).s);
 	expect_dir(&u, u.files, "after");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 	free(data);
 }
 
@@ -535,11 +487,11 @@ START_TEST(test_interrupted_by_timeout)
 	up_start(&u, h_models[_i]);
 	fd = h_connect_unix(u.sock);
 	h_send(fd, "post|slow|100\n0123456789");
-	expect_line(&u, fd, "error timed out\n");
+	h_expect_line(&u.d, fd, "error timed out\n", NULL);
 	h_expect_eof(fd);
 	close(fd);
 	expect_dir(&u, u.defaults, "");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 }
 END_TEST
 
@@ -586,7 +538,7 @@ START_TEST(test_refused_names)
 	name[255] = '\0';
 	upload_expect(&u, u.port, name, "x", 1, ok_reply("x", 1).s);
 	expect_dir(&u, u.files, name);
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 }
 END_TEST
 
@@ -621,7 +573,7 @@ START_TEST(test_refused_control_names)
 	upload_expect(&u, u.port, "caf\xc3\xa9 ~!", "x", 1,
 	    ok_reply("x", 1).s);
 	expect_dir(&u, u.files, "caf\xc3\xa9 ~!");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 }
 END_TEST
 
@@ -653,12 +605,12 @@ START_TEST(test_refused_sizes)
 	fd = h_connect_unix(u.sock);
 	h_send(fd, "post|x|1073741824\nabc");
 	h_shutdown_write(fd);
-	expect_line(&u, fd, "error incomplete upload\n");
+	h_expect_line(&u.d, fd, "error incomplete upload\n", NULL);
 	h_expect_eof(fd);
 	close(fd);
 	expect_dir(&u, u.files, "");
 	expect_dir(&u, u.defaults, "");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 }
 END_TEST
 
@@ -688,7 +640,7 @@ START_TEST(test_refused_headers)
 	longline[sizeof(longline) - 1] = '\0';
 	refused_tcp(&u, longline, "error header too long\n");
 	expect_dir(&u, u.files, "");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 }
 END_TEST
 
@@ -712,7 +664,7 @@ START_TEST(test_refused_existing)
 	close(fd);
 	fd = h_connect(u.port);
 	send_upload(fd, "taken", "hello", 5);
-	expect_line(&u, fd, "error file exists\n");
+	h_expect_line(&u.d, fd, "error file exists\n", NULL);
 	/* Closed: at once, or by a reset if "hello" was still unread. */
 	r = recv(fd, buf, sizeof(buf), 0);
 	ck_assert_msg(r == 0 || (r < 0 && errno == ECONNRESET), "expected "
@@ -723,7 +675,7 @@ START_TEST(test_refused_existing)
 	ck_assert_msg(strcmp(content, "original\n") == 0, "taken now holds "
 	    "%s", h_quote(content, strlen(content)));
 	expect_dir(&u, u.files, "taken");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 }
 END_TEST
 
@@ -746,7 +698,7 @@ START_TEST(test_overwrite)
 	upload_expect(&u, u.replace, "doc", "v3", 2, ok_reply("v3", 2).s);
 	expect_file(u.replaced, "doc", "v3", 2);
 	expect_dir(&u, u.replaced, "doc");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 	free(data);
 }
 END_TEST
@@ -768,7 +720,7 @@ START_TEST(test_file_mode)
 	m = file_mode(u.replaced, "configured");
 	ck_assert_msg(m == 0666, "file_mode \"0666\": %04o, expected 0666",
 	    m);
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 }
 END_TEST
 
@@ -803,7 +755,7 @@ START_TEST(test_without_tmpfile)
 	refused_tcp(&u, "post|kept|1\n", "error file exists\n");
 	fd = h_connect(u.port);
 	h_send(fd, h_path("post|partial|%zu\n", size));
-	send_bytes(fd, data, size / 2);
+	h_send_bytes(fd, data, size / 2);
 	h_sleep_ms(100);
 	close(fd);
 	h_daemon_wait_log(&u.d, "interrupted", 1);
@@ -819,7 +771,7 @@ START_TEST(test_without_tmpfile)
 	expect_file(u.replaced, "doc", "new", 3);
 	expect_file(u.replaced, "fresh", "f", 1);
 	expect_dir(&u, u.replaced, "doc/fresh");
-	up_stop(&u);
+	h_expect_clean_stop(&u.d);
 	free(data);
 }
 END_TEST
@@ -882,7 +834,7 @@ init_transport(const char *transport)
 /* sockservd -t exits 2 and says which option is wrong and how. */
 START_TEST(test_init_refused)
 {
-	const char *dir = make_dir("dir"), *conf;
+	const char *dir = h_mkdir("dir", 0755), *conf;
 	struct h_result r;
 	int fd;
 
@@ -913,7 +865,7 @@ END_TEST
  */
 START_TEST(test_init_accepted)
 {
-	const char *dir = make_dir("dir"), *conf;
+	const char *dir = h_mkdir("dir", 0755), *conf;
 	struct h_result r;
 
 	conf = h_write_file("init.conf", init_conf, init_transport(NULL),
@@ -998,7 +950,6 @@ expect_user_serves(const char *settings, const char *dir)
 	struct up u = { .files = dir };
 	const char *conf;
 	struct stat st;
-	int code;
 
 	u.port = h_free_port();
 	conf = h_write_file("user.conf", user_conf, settings, u.port, dir);
@@ -1008,9 +959,7 @@ expect_user_serves(const char *settings, const char *dir)
 	h_daemon_wait_port(&u.d, u.port);
 	upload_expect(&u, u.port, "stored", "abc", 3, ok_reply("abc", 3).s);
 	expect_file(dir, "stored", "abc", 3);
-	code = h_daemon_stop(&u.d, SIGTERM);
-	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM%s",
-	    code, h_daemon_log_tail(&u.d));
+	h_expect_clean_stop(&u.d);
 	ck_assert(stat(h_path("%s/stored", dir), &st) == 0);
 	return st.st_uid;
 }
@@ -1025,7 +974,8 @@ expect_user_serves(const char *settings, const char *dir)
  */
 START_TEST(test_init_checks_the_serving_user)
 {
-	const char *closed = make_dir("closed"), *open = make_dir("open");
+	const char *closed = h_mkdir("closed", 0755);
+	const char *open = h_mkdir("open", 0755);
 	const struct passwd *pw;
 	uid_t owner;
 

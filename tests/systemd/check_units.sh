@@ -8,22 +8,16 @@ set -u
 : "${SS_SOCKSERVD:?run the tests with make check}"
 : "${SS_SRCDIR:?run the tests with make check}"
 builddir=${SS_BUILDDIR:-$(dirname "$SS_SOCKSERVD")/..}
-status=0
-
-fail() {
-	printf 'FAIL: %s\n' "$*"
-	status=1
-}
+# shellcheck source=tests/lib.sh
+. "$SS_SRCDIR/tests/lib.sh"
 
 command -v systemd-analyze >/dev/null 2>&1 ||
-	{ echo "FAIL: systemd-analyze is not installed; this test needs it"; exit 1; }
+	die "systemd-analyze is not installed; this test needs it"
 
 service_in=$builddir/conf/sockservd.service
-[ -f "$service_in" ] ||
-	{ echo "FAIL: $service_in not generated (run make first)"; exit 1; }
+[ -f "$service_in" ] || die "$service_in not generated (run make first)"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sockserv-units-XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+test_tmpdir units
 
 # The installed path of sockservd does not exist here; verify checks it.
 sed -e "s|^\(ExecStart[A-Za-z]*=[-+!@:]*\)[^ ]*/sockservd|\1$SS_SOCKSERVD|" \

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "acl.h"
+#include "../run_suite.h"
 
 static struct acl_net nets[2][4];
 
@@ -164,8 +165,6 @@ main(void)
 {
 	Suite *suite = suite_create("acl");
 	TCase *tc = tcase_create("acl");
-	SRunner *runner;
-	int failed;
 
 	tcase_add_test(tc, test_parse_accepts);
 	tcase_add_test(tc, test_parse_refuses);
@@ -177,9 +176,5 @@ main(void)
 	tcase_add_test(tc, test_mapped_rule_is_an_ipv4_rule);
 	tcase_add_test(tc, test_unix_clients_always_pass);
 	suite_add_tcase(suite, tc);
-	runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(suite);
 }

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 
 #include "addr.h"
+#include "../run_suite.h"
 
 static struct sockaddr_storage ss;
 static socklen_t sslen;
@@ -459,11 +460,5 @@ static Suite *addr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(addr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(addr_suite());
 }

@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "../run_suite.h"
 
 #define DEFAULT_PLUGIN_DIR "/default/plugins"
 
@@ -1291,11 +1292,5 @@ static Suite *conf_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(conf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(conf_suite());
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "proxy.h"
+#include "../run_suite.h"
 
 /* Parses s (n bytes) and returns proxy_parse's result. */
 static int
@@ -519,8 +520,6 @@ main(void)
 {
 	Suite *suite = suite_create("proxy");
 	TCase *tc = tcase_create("proxy");
-	SRunner *runner;
-	int failed;
 
 	tcase_add_test(tc, test_v1_tcp4);
 	tcase_add_test(tc, test_v1_tcp6);
@@ -543,9 +542,5 @@ main(void)
 	tcase_add_test(tc, test_v2_too_long);
 	tcase_add_test(tc, test_empty_input_waits);
 	suite_add_tcase(suite, tc);
-	runner = srunner_create(suite);
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(suite);
 }
