@@ -1,8 +1,10 @@
 /*
  * check_plugins.c - the shipped line plugins (echo, upper, timestamp),
  * byte for byte, under each concurrency model, found through
- * SOCKSERV_PLUGIN_DIR as `make run` finds them; and every shipped plugin
- * served from threads with the smallest stack thread_stack_size allows.
+ * SOCKSERV_PLUGIN_DIR as `make run` finds them; every shipped plugin
+ * served from threads with the smallest stack thread_stack_size allows;
+ * the values the option lookups read, and a plugin in the style of
+ * before SS_HANDLER.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -59,12 +61,18 @@ servers_start(struct servers *s, const char *model)
 }
 
 static void
-servers_stop(struct servers *s)
+daemon_stop(struct h_daemon *d)
 {
-	int code = h_daemon_stop(&s->d, SIGTERM);
+	int code = h_daemon_stop(d, SIGTERM);
 
 	ck_assert_msg(code == 0, "sockservd exited with %d on SIGTERM%s",
-	    code, h_daemon_log_tail(&s->d));
+	    code, h_daemon_log_tail(d));
+}
+
+static void
+servers_stop(struct servers *s)
+{
+	daemon_stop(&s->d);
 }
 
 /*
@@ -521,6 +529,70 @@ START_TEST(test_smallest_stack)
 }
 END_TEST
 
+/* --- options ------------------------------------------------------------ */
+
+/*
+ * The options fixture, read with a table (_i 0) or a call per key (_i
+ * 1), serves the values it read: the defaults, and what the file says,
+ * an integer number of seconds included.
+ */
+START_TEST(test_options_read)
+{
+	static const char *const extra[] = { "-l", "info", NULL };
+	const char *fixture = h_fixture(_i == 0 ? "options_table" :
+	    "options_keys");
+	int set = h_free_port(), unset = h_free_port(), fd;
+	const char *conf;
+	struct h_daemon d;
+
+	conf = h_write_file("options.conf", "servers = (\n"
+	    "  { name = \"set\"; transport = \"tcp\"; listen = "
+	    "\"127.0.0.1:%d\";\n    handler = \"%s\";\n"
+	    "    options = { name = \"x\"; count = 10; flag = true; wait = 3;"
+	    " limit = 16; }; },\n"
+	    "  { name = \"unset\"; transport = \"tcp\"; listen = "
+	    "\"127.0.0.1:%d\";\n    handler = \"%s\"; }\n"
+	    ");\n", set, fixture, unset, fixture);
+	h_daemon_start(&d, conf, extra);
+	h_daemon_wait_port(&d, set);
+	h_daemon_wait_port(&d, unset);
+	fd = h_connect(set);
+	h_expect(fd, "name=x count=10 flag=true wait=3 limit=16\n");
+	close(fd);
+	fd = h_connect(unset);
+	h_expect(fd, "name=none count=1 flag=false wait=0.5 limit=1024\n");
+	close(fd);
+	daemon_stop(&d);
+}
+END_TEST
+
+/*
+ * A plugin written before SS_HANDLER and the option lookups (its
+ * descriptor spelt out, libconfig's lookups, ss_readline into its own
+ * buffer) loads and serves; its ss_log lines carry the server's name and
+ * the plugin's.
+ */
+START_TEST(test_abi1_plugin)
+{
+	static const char *const extra[] = { "-l", "info", NULL };
+	int port = h_free_port();
+	const char *conf;
+	struct h_daemon d;
+
+	conf = h_write_file("abi1.conf", "servers = ( { name = \"old\"; "
+	    "transport = \"tcp\";\n  listen = \"127.0.0.1:%d\"; handler = "
+	    "\"%s\"; concurrency = \"%s\";\n  options = { prefix = \"> \"; "
+	    "repeat = 2; }; } );\n", port, h_fixture("abi1"), h_models[_i]);
+	h_daemon_start(&d, conf, extra);
+	h_daemon_wait_port(&d, port);
+	converse(port, "one\ntwo\n", "> one\n> one\n> two\n> two\n");
+	ck_assert_msg(h_log_line_has(&d, "notice: server old: plugin abi1: "
+	    "abi1 ready", NULL), "no ss_log line tagged with the server and "
+	    "the plugin%s", h_daemon_log_tail(&d));
+	daemon_stop(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -537,6 +609,8 @@ main(void)
 		{ "concurrent_clients", test_concurrent_clients, H_NMODELS },
 		{ "one_shot_client", test_one_shot_client, H_NMODELS },
 		{ "smallest_stack", test_smallest_stack, 2 },
+		{ "options_read", test_options_read, 2 },
+		{ "abi1_plugin", test_abi1_plugin, H_NMODELS },
 	};
 	Suite *suite = suite_create("plugins");
 
