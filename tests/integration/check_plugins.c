@@ -3,8 +3,8 @@
  * byte for byte, under each concurrency model, found through
  * SOCKSERV_PLUGIN_DIR as `make run` finds them; every shipped plugin
  * served from threads with the smallest stack thread_stack_size allows;
- * the values the option lookups read, and a plugin in the style of
- * before SS_HANDLER.
+ * the options plugins refuse, the lookups' values, and a plugin in the
+ * style of before SS_HANDLER.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -531,6 +531,61 @@ END_TEST
 
 /* --- options ------------------------------------------------------------ */
 
+/* One server of `handler`; its options group alone on line 3. */
+static const char option_conf[] =
+    "servers = ( { name = \"s\"; transport = \"tcp\";\n"
+    "  listen = \"127.0.0.1:%d\"; handler = \"%s\";\n"
+    "  options = { %s }; } );\n";
+
+/* Shipped plugins refuse a wrong type or an unknown key at its line. */
+static const struct {
+	const char *handler, *options, *report;
+} refused_options[] = {
+	{ "upper", "locale_aware = \"yes\";", "option locale_aware: wrong "
+	    "type (expected true or false)" },
+	{ "upper", "locale = true;", "option locale: unknown (expected "
+	    "locale_aware)" },
+	{ "timestamp", "utc = 1;", "option utc: wrong type (expected true "
+	    "or false)" },
+	{ "timestamp", "format = 5;", "option format: wrong type (expected "
+	    "a string)" },
+	{ "timestamp", "format = \"\";", "option format: empty (expected a "
+	    "strftime(3) format)" },
+	{ "timestamp", "zone = \"UTC\";", "option zone: unknown (expected "
+	    "format or utc)" },
+	{ "echo", "upper = true;", "option upper: unknown (plugin echo takes "
+	    "no options)" },
+};
+
+#define NREFUSED_OPTIONS \
+	((int)(sizeof(refused_options) / sizeof(refused_options[0])))
+
+/*
+ * Under -t and at a start (_i odd), the daemon exits 2 with the one
+ * report "FILE:3: server s: option KEY: ...", as a line of its own,
+ * nothing about init after it.
+ */
+START_TEST(test_options_refused)
+{
+	const char *mode = _i % 2 == 0 ? "-t" : "-F", *conf, *head, *line;
+	int i = _i / 2;
+	struct h_result r;
+
+	conf = h_write_file("option.conf", option_conf, h_free_port(),
+	    refused_options[i].handler, refused_options[i].options);
+	head = h_path("%s:3: server s: %s", conf, refused_options[i].report);
+	h_run(&r, mode, "-f", conf);
+	line = strstr(r.output, head);
+	ck_assert_msg(r.status == 2 && line != NULL &&
+	    (line == r.output || line[-1] == '\n') &&
+	    strstr(line + 1, head) == NULL &&
+	    strstr(r.output, "init refused") == NULL, "%s { %s }, %s: "
+	    "expected exit status 2 and one line %s, got %d:\n%s",
+	    refused_options[i].handler, refused_options[i].options, mode,
+	    h_quote(head, strlen(head)), r.status, r.output);
+}
+END_TEST
+
 /*
  * The options fixture, read with a table (_i 0) or a call per key (_i
  * 1), serves the values it read: the defaults, and what the file says,
@@ -609,6 +664,8 @@ main(void)
 		{ "concurrent_clients", test_concurrent_clients, H_NMODELS },
 		{ "one_shot_client", test_one_shot_client, H_NMODELS },
 		{ "smallest_stack", test_smallest_stack, 2 },
+		{ "options_refused", test_options_refused,
+		    NREFUSED_OPTIONS * 2 },
 		{ "options_read", test_options_read, 2 },
 		{ "abi1_plugin", test_abi1_plugin, H_NMODELS },
 	};
