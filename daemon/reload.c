@@ -102,6 +102,20 @@ reload_discard(struct successor *next)
 	free(next->conf);
 }
 
+/* An error of server_init: one log line per problem it found. */
+static void
+reload_log_lines(char *text)
+{
+	char *line, *next;
+
+	for (line = text; line != NULL; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		log_error("%s", line);
+	}
+}
+
 /* One new server: plugin, socket (borrowed or bound), init. */
 static int
 reload_build_one(struct daemon *d, struct successor *next, size_t i)
@@ -129,7 +143,7 @@ reload_build_one(struct daemon *d, struct successor *next, size_t i)
 	if (reload_plugin(d, srv, next->conf) < 0 || server_open(srv) < 0)
 		return -1;
 	if (server_init(srv, error, sizeof(error)) < 0) {
-		log_error("%s", error);
+		reload_log_lines(error);
 		return -1;
 	}
 	return 0;

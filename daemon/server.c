@@ -25,6 +25,7 @@
 #include "conntable.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "options.h"
 #include "persource.h"
 #include "plugin.h"
 #include "ratelimit.h"
@@ -157,9 +158,18 @@ int
 server_init(struct ss_server *srv, char *error_r, size_t size)
 {
 	const struct conf_server *cs = srv->conf;
+	int rc = 0;
 
-	if (srv->handler->init != NULL &&
-	    srv->handler->init(srv, cs->options) != 0) {
+	options_begin(srv);
+	if (srv->handler->init != NULL)
+		rc = srv->handler->init(srv, cs->options);
+	/* What its option lookups reported says why better than we can. */
+	if (options_end(srv, error_r, size) > 0) {
+		if (rc == 0 && srv->handler->fini != NULL)
+			srv->handler->fini(srv);
+		return -1;
+	}
+	if (rc != 0) {
 		snprintf(error_r, size, "%s:%d: server %s: plugin %s: init "
 		    "refused its options", cs->handler_file, cs->options_line ?
 		    cs->options_line : cs->handler_line, srv->name,
@@ -600,10 +610,11 @@ ss_set_server_data(ss_server *srv, void *data)
 void
 ss_log(ss_server *srv, int level, const char *fmt, ...)
 {
-	char prefix[96];
+	char prefix[320];
 	va_list ap;
 
-	snprintf(prefix, sizeof(prefix), "server %s: ", srv->name);
+	snprintf(prefix, sizeof(prefix), "server %s: plugin %s: ", srv->name,
+	    srv->handler->name);
 	va_start(ap, fmt);
 	log_vmsg(level, prefix, fmt, ap);
 	va_end(ap);

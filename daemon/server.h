@@ -34,9 +34,11 @@ int server_load(struct ss_server *srv, const char *plugin_dir, bool fresh,
 /* Uses a plugin another server has loaded already. */
 void server_share_plugin(struct ss_server *srv, struct plugin *plugin);
 /*
- * Runs the plugin's init. When it refuses, returns -1 with "FILE:LINE:
- * server NAME: plugin PATH: init refused its options" in error_r, at the
- * line of the options (of the handler when there are none).
+ * Runs the plugin's init. When it reported problems with its options
+ * (options.h), returns -1 with their lines in error_r, one per problem,
+ * separated by '\n'; when it refused without, with "FILE:LINE: server
+ * NAME: plugin PATH: init refused its options", at the line of the
+ * options (of the handler when there are none).
  */
 int server_init(struct ss_server *srv, char *error_r, size_t size);
 void server_fini(struct ss_server *srv);

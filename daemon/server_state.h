@@ -21,6 +21,7 @@
 
 struct conf_server;
 struct conf;
+struct options_report;
 struct conntable;
 struct plugin;
 struct transport_ops;
@@ -61,6 +62,7 @@ struct ss_server {
 	struct persource *persource;	/* max_per_source counts, or NULL */
 	bool child;			/* this copy lives in a forked child */
 	bool initialized;		/* init succeeded: fini is owed */
+	struct options_report *options_report;	/* while init runs */
 
 	int listen_fd;
 	bool listener_ready;		/* tcp: connections inherit their

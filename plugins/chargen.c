@@ -24,8 +24,10 @@
  * Option max_bytes (integer, default 0): on a stream, the number of
  * bytes sent before the server closes the connection (which may cut a
  * line); 0 sends until the client closes. Datagram replies ignore it.
+ * Any other key is refused.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,32 +73,6 @@ chargen_is_datagram(ss_server *srv)
 	return strcmp(t, "udp") == 0 || strcmp(t, "unix-dgram") == 0;
 }
 
-static int
-chargen_options(ss_server *srv, const config_setting_t *options,
-    long long *max_bytes_r)
-{
-	const config_setting_t *s;
-
-	*max_bytes_r = 0;
-	if (options == NULL ||
-	    (s = config_setting_get_member(options, "max_bytes")) == NULL)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_INT &&
-	    config_setting_type(s) != CONFIG_TYPE_INT64) {
-		ss_log(srv, LOG_ERR, "chargen: option max_bytes: expected an "
-		    "integer (a number of bytes, or 0 for no bound)");
-		return -1;
-	}
-	*max_bytes_r = config_setting_get_int64(s);
-	if (*max_bytes_r < 0) {
-		ss_log(srv, LOG_ERR, "chargen: option max_bytes: %lld is "
-		    "negative (expected a number of bytes, or 0 for no bound)",
-		    *max_bytes_r);
-		return -1;
-	}
-	return 0;
-}
-
 static void
 chargen_fill(char *text)
 {
@@ -125,15 +101,20 @@ static int
 chargen_init(ss_server *srv, const config_setting_t *options)
 {
 	struct chargen *c;
-	long long max_bytes;
+	long long max_bytes = 0;
 	void *shared;
+	/* A number of bytes, but a long long: 0 means "no bound". */
+	const struct ss_option table[] = {
+		{ "max_bytes", SS_OPTION_INT, &max_bytes, 0, LLONG_MAX },
+		{ NULL, 0, NULL, 0, 0 },
+	};
 
-	if (chargen_options(srv, options, &max_bytes) < 0)
+	if (ss_options(srv, options, table) < 0)
 		return -1;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->text = malloc(CHARGEN_TEXT)) == NULL) {
 		free(c);
-		ss_log(srv, LOG_ERR, "chargen: out of memory");
+		ss_log(srv, LOG_ERR, "out of memory");
 		return -1;
 	}
 	c->max_bytes = max_bytes;
@@ -142,8 +123,7 @@ chargen_init(ss_server *srv, const config_setting_t *options)
 		shared = mmap(NULL, sizeof(*c->next), PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (shared == MAP_FAILED) {
-			ss_log(srv, LOG_ERR, "chargen: mmap: %s",
-			    strerror(errno));
+			ss_log(srv, LOG_ERR, "mmap: %s", strerror(errno));
 			chargen_free(c);
 			return -1;
 		}
@@ -222,13 +202,11 @@ chargen_handle(ss_request *req)
 	return chargen_stream(req, c);
 }
 
-const struct ss_handler ss_handler = {
-	.abi = SS_PLUGIN_ABI,
-	.size = sizeof(struct ss_handler),
+SS_HANDLER(
 	.name = "chargen",
 	.version = "1.0",
 	.init = chargen_init,
 	.fini = chargen_fini,
 	.verify_request = reflect_verify_request,
 	.handle = chargen_handle,
-};
+);

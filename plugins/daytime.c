@@ -15,7 +15,7 @@
  *
  * Option utc (boolean, default false): false gives the daemon's local
  * time (TZ, /etc/localtime) and its zone's abbreviation; true gives
- * UTC, with the zone written "UTC".
+ * UTC, with the zone written "UTC". Any other key is refused.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,22 +33,21 @@ struct daytime {
 static int
 daytime_init(ss_server *srv, const config_setting_t *options)
 {
-	const config_setting_t *s = NULL;
 	struct daytime *d;
+	bool utc = false;
+	const struct ss_option table[] = {
+		{ "utc", SS_OPTION_BOOL, &utc, 0, 0 },
+		{ NULL, 0, NULL, 0, 0 },
+	};
 
-	if (options != NULL)
-		s = config_setting_get_member(options, "utc");
-	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		ss_log(srv, LOG_ERR, "daytime: option utc: expected true or "
-		    "false");
+	if (ss_options(srv, options, table) < 0)
 		return -1;
-	}
 	d = calloc(1, sizeof(*d));
 	if (d == NULL) {
-		ss_log(srv, LOG_ERR, "daytime: out of memory");
+		ss_log(srv, LOG_ERR, "out of memory");
 		return -1;
 	}
-	d->utc = s != NULL && config_setting_get_bool(s);
+	d->utc = utc;
 	/* localtime_r() needs the zone loaded; do it before any thread. */
 	tzset();
 	ss_set_server_data(srv, d);
@@ -83,13 +82,11 @@ daytime_handle(ss_request *req)
 	    tm.tm_sec, zone);
 }
 
-const struct ss_handler ss_handler = {
-	.abi = SS_PLUGIN_ABI,
-	.size = sizeof(struct ss_handler),
+SS_HANDLER(
 	.name = "daytime",
 	.version = "1.0",
 	.init = daytime_init,
 	.fini = daytime_fini,
 	.verify_request = reflect_verify_request,
 	.handle = daytime_handle,
-};
+);

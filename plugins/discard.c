@@ -6,7 +6,7 @@
  * connection is closed; nothing is ever sent. Datagram (udp,
  * unix-dgram): the datagram is dropped, and no reply is sent.
  *
- * No options.
+ * No options: any key is refused.
  */
 #include <stdlib.h>
 
@@ -17,6 +17,13 @@
  * heap, as a handler's stack may be as small as 64 KiB.
  */
 #define DISCARD_CHUNK	(64 * 1024)
+
+/* No options: a key given is refused, as a likely mistake. */
+static int
+discard_init(ss_server *srv, const config_setting_t *options)
+{
+	return ss_options(srv, options, NULL);
+}
 
 /*
  * One loop serves both kinds of transport: on a datagram, ss_read
@@ -30,7 +37,7 @@ discard_handle(ss_request *req)
 	ssize_t n;
 
 	if ((buf = malloc(DISCARD_CHUNK)) == NULL) {
-		ss_log(ss_server_of(req), LOG_ERR, "discard: out of memory");
+		ss_log(ss_server_of(req), LOG_ERR, "out of memory");
 		return -1;
 	}
 	while ((n = ss_read(req, buf, DISCARD_CHUNK)) > 0)
@@ -39,10 +46,9 @@ discard_handle(ss_request *req)
 	return n < 0 ? -1 : 0;
 }
 
-const struct ss_handler ss_handler = {
-	.abi = SS_PLUGIN_ABI,
-	.size = sizeof(struct ss_handler),
+SS_HANDLER(
 	.name = "discard",
 	.version = "1.0",
+	.init = discard_init,
 	.handle = discard_handle,
-};
+);

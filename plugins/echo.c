@@ -1,11 +1,24 @@
 /*
  * echo.c - sends every line back unchanged, until the client closes.
  *
- * This file is also the template for new plugins: copy it, rename the
- * descriptor's name, and change handle(). Everything a plugin needs comes
- * from <sockserv/plugin.h>; it links against nothing of the daemon.
+ * This file is also the template for new plugins: copy it, change the
+ * name in SS_HANDLER, and change handle(). Everything a plugin needs comes
+ * from <sockserv/plugin.h>, which says where and when each hook runs; it
+ * links against nothing of the daemon.
  */
 #include <sockserv/plugin.h>
+
+/*
+ * init() runs once per server, before it serves; `options` is the
+ * server's options group, or NULL. echo has none, so it refuses any key:
+ * a misspelt option is an error at its line, not silently ignored. A
+ * plugin with options lists them in an ss_option table instead of NULL.
+ */
+static int
+echo_init(ss_server *srv, const config_setting_t *options)
+{
+	return ss_options(srv, options, NULL);
+}
 
 /*
  * handle() runs once per request: for a stream transport, once per
@@ -34,14 +47,13 @@ echo_handle(ss_request *req)
 }
 
 /*
- * The one exported symbol. Hooks left out are optional; the daemon then
- * does what socketserver's base classes do (accept every request, log
- * errors).
+ * The one exported symbol, with the ABI version and size filled in.
+ * Hooks left out are optional; the daemon then does what socketserver's
+ * base classes do (accept every request, log errors).
  */
-const struct ss_handler ss_handler = {
-	.abi = SS_PLUGIN_ABI,
-	.size = sizeof(struct ss_handler),
+SS_HANDLER(
 	.name = "echo",
 	.version = "1.0",
+	.init = echo_init,
 	.handle = echo_handle,
-};
+);

@@ -13,7 +13,7 @@
  * holds, gets the 4 bytes as its reply; a UDP datagram from a port
  * below 1024 gets none (reflect.h).
  *
- * No options.
+ * No options: any key is refused.
  */
 #include <stdint.h>
 #include <time.h>
@@ -24,6 +24,13 @@
 
 /* From 1900-01-01 to 1970-01-01: 70 years, 17 of them leap years. */
 #define TIME_1900_TO_1970 2208988800u
+
+/* No options: a key given is refused, as a likely mistake. */
+static int
+time_init(ss_server *srv, const config_setting_t *options)
+{
+	return ss_options(srv, options, NULL);
+}
 
 static int
 time_handle(ss_request *req)
@@ -38,11 +45,10 @@ time_handle(ss_request *req)
 	return ss_write(req, reply, sizeof(reply)) < 0 ? -1 : 0;
 }
 
-const struct ss_handler ss_handler = {
-	.abi = SS_PLUGIN_ABI,
-	.size = sizeof(struct ss_handler),
+SS_HANDLER(
 	.name = "time",
 	.version = "1.0",
+	.init = time_init,
 	.verify_request = reflect_verify_request,
 	.handle = time_handle,
-};
+);

@@ -2,7 +2,7 @@
  * timestamp.c - replies "[<time>] <line>" to every line.
  *
  * Options: format (strftime(3), default ctime's "%a %b %e %H:%M:%S %Y"),
- * utc (default false: local time).
+ * utc (default false: local time); any other key is refused.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,23 +21,27 @@ timestamp_init(ss_server *srv, const config_setting_t *options)
 {
 	const char *format = "%a %b %e %H:%M:%S %Y";
 	struct timestamp *t;
-	int utc = 0;
+	bool utc = false;
+	const struct ss_option table[] = {
+		{ "format",	SS_OPTION_STRING, &format, 0, 0 },
+		{ "utc",	SS_OPTION_BOOL,   &utc,    0, 0 },
+		{ NULL,		0,                NULL,    0, 0 },
+	};
 
-	if (options != NULL) {
-		config_setting_lookup_string(options, "format", &format);
-		config_setting_lookup_bool(options, "utc", &utc);
-	}
+	if (ss_options(srv, options, table) < 0)
+		return -1;
 	if (*format == '\0') {
-		ss_log(srv, LOG_ERR, "timestamp: option format is empty");
+		ss_option_error(srv, options, "format", "empty (expected a "
+		    "strftime(3) format)");
 		return -1;
 	}
 	t = calloc(1, sizeof(*t));
 	if (t == NULL || (t->format = strdup(format)) == NULL) {
 		free(t);
-		ss_log(srv, LOG_ERR, "timestamp: out of memory");
+		ss_log(srv, LOG_ERR, "out of memory");
 		return -1;
 	}
-	t->utc = utc != 0;
+	t->utc = utc;
 	/* localtime_r() needs the zone loaded; do it before any thread. */
 	tzset();
 	ss_set_server_data(srv, t);
@@ -78,12 +82,10 @@ timestamp_handle(ss_request *req)
 	return n < 0 ? -1 : 0;
 }
 
-const struct ss_handler ss_handler = {
-	.abi = SS_PLUGIN_ABI,
-	.size = sizeof(struct ss_handler),
+SS_HANDLER(
 	.name = "timestamp",
 	.version = "1.0",
 	.init = timestamp_init,
 	.fini = timestamp_fini,
 	.handle = timestamp_handle,
-};
+);

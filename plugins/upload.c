@@ -5,7 +5,8 @@
  * "error REASON\n" reply ends it.
  *
  * Options: directory (required), max_size (bytes, default 1 GiB),
- * overwrite (default false), file_mode (octal string, default "0640").
+ * overwrite (default false), file_mode (octal string, default "0640");
+ * any other key is refused.
  *
  * A file is written unnamed (O_TMPFILE), fsync'd, and only then linked
  * under its name, so a partial upload never appears under that name and
@@ -74,10 +75,6 @@ struct upload_conn {
 struct upload_header {
 	const char *name;	/* NUL-terminated inside the header line */
 	int64_t size;
-};
-
-static const char *const upload_options[] = {
-	"directory", "max_size", "overwrite", "file_mode",
 };
 
 /* --- files ---------------------------------------------------------------- */
@@ -236,95 +233,60 @@ upload_write_all(int fd, const char *buf, size_t n)
 
 /* --- init and fini -------------------------------------------------------- */
 
-static bool
-upload_known_option(const char *key)
+/* An octal mode of at most 0777, as "0640"; -1 when text is not one. */
+static int
+upload_parse_mode(const char *text, mode_t *mode_r)
 {
-	size_t i;
+	unsigned long mode;
+	char *end;
 
-	for (i = 0; i < sizeof(upload_options) / sizeof(upload_options[0]);
-	    i++)
-		if (strcmp(key, upload_options[i]) == 0)
-			return true;
-	return false;
+	if (*text < '0' || *text > '7')
+		return -1;
+	errno = 0;
+	mode = strtoul(text, &end, 8);
+	if (*end != '\0' || errno != 0 || mode > 0777)
+		return -1;
+	*mode_r = (mode_t)mode;
+	return 0;
 }
 
 /*
- * Reads the options into us; logs every problem and returns -1 if there
- * was one. An unknown key is only warned about, as with the other
- * shipped plugins, which ignore them.
+ * Reads the options into us and *directory_r. Returns -1 after
+ * reporting every problem, each at its line.
  */
 static int
 upload_read_options(ss_server *srv, const config_setting_t *options,
     struct upload_server *us, const char **directory_r)
 {
-	const config_setting_t *s;
-	const char *mode_text;
-	unsigned long mode;
-	int i, ok = 0;
-	char *end;
+	const char *directory = NULL, *mode_text = NULL;
+	size_t max_size = UPLOAD_MAX_SIZE_DEFAULT;
+	const struct ss_option table[] = {
+		{ "directory",	SS_OPTION_STRING, &directory,      0, 0 },
+		{ "max_size",	SS_OPTION_SIZE,   &max_size,       1, INT64_MAX },
+		{ "overwrite",	SS_OPTION_BOOL,   &us->overwrite,  0, 0 },
+		{ "file_mode",	SS_OPTION_STRING, &mode_text,      0, 0 },
+		{ NULL,		0,                NULL,            0, 0 },
+	};
+	int rc = ss_options(srv, options, table);
 
-	*directory_r = NULL;
-	for (i = 0; options != NULL && i < config_setting_length(options);
-	    i++) {
-		s = config_setting_get_elem(options, (unsigned int)i);
-		if (config_setting_name(s) != NULL &&
-		    !upload_known_option(config_setting_name(s)))
-			ss_log(srv, LOG_WARNING, "upload: line %d: unknown "
-			    "option '%s' ignored (expected directory, "
-			    "max_size, overwrite or file_mode)",
-			    config_setting_source_line(s),
-			    config_setting_name(s));
+	/* One of the wrong type has been reported already. */
+	if (options == NULL ||
+	    config_setting_get_member(options, "directory") == NULL ||
+	    (directory != NULL && *directory == '\0')) {
+		ss_option_error(srv, options, "directory", "%s (expected the "
+		    "path of a writable directory)", directory == NULL ?
+		    "missing" : "empty");
+		rc = -1;
 	}
-	s = options != NULL ? config_setting_get_member(options,
-	    "directory") : NULL;
-	if (s == NULL || config_setting_type(s) != CONFIG_TYPE_STRING ||
-	    *config_setting_get_string(s) == '\0') {
-		ss_log(srv, LOG_ERR, "upload: option directory: %s (expected "
-		    "the path of a writable directory, as a string)",
-		    s == NULL ? "missing" : "not a non-empty string");
-		ok = -1;
-	} else
-		*directory_r = config_setting_get_string(s);
-
-	s = options != NULL ? config_setting_get_member(options,
-	    "max_size") : NULL;
-	if (s != NULL && ((config_setting_type(s) != CONFIG_TYPE_INT &&
-	    config_setting_type(s) != CONFIG_TYPE_INT64) ||
-	    config_setting_get_int64(s) <= 0)) {
-		ss_log(srv, LOG_ERR, "upload: line %d: option max_size: "
-		    "expected a positive integer (bytes)",
-		    config_setting_source_line(s));
-		ok = -1;
-	} else if (s != NULL)
-		us->max_size = config_setting_get_int64(s);
-
-	s = options != NULL ? config_setting_get_member(options,
-	    "overwrite") : NULL;
-	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		ss_log(srv, LOG_ERR, "upload: line %d: option overwrite: "
-		    "expected true or false", config_setting_source_line(s));
-		ok = -1;
-	} else if (s != NULL)
-		us->overwrite = config_setting_get_bool(s) != 0;
-
-	s = options != NULL ? config_setting_get_member(options,
-	    "file_mode") : NULL;
-	if (s != NULL) {
-		mode_text = config_setting_type(s) == CONFIG_TYPE_STRING ?
-		    config_setting_get_string(s) : "";
-		errno = 0;
-		mode = strtoul(mode_text, &end, 8);
-		if (*mode_text < '0' || *mode_text > '7' || *end != '\0' ||
-		    errno != 0 || mode > 0777) {
-			ss_log(srv, LOG_ERR, "upload: line %d: option "
-			    "file_mode: expected an octal mode no greater "
-			    "than \"0777\", as a string such as \"0640\"",
-			    config_setting_source_line(s));
-			ok = -1;
-		} else
-			us->mode = (mode_t)mode;
+	if (mode_text != NULL && upload_parse_mode(mode_text, &us->mode) < 0) {
+		ss_option_error(srv, options, "file_mode", "\"%s\" is not a "
+		    "mode (expected an octal mode no greater than \"0777\", "
+		    "as a string such as \"0640\")", mode_text);
+		rc = -1;
 	}
-	return ok;
+	us->max_size = (int64_t)max_size;
+	*directory_r = directory;
+	return rc;
 }
 
 /*
@@ -354,8 +316,8 @@ upload_user(ss_server *srv, char *buf, size_t size)
  * user requests will run as is asked first.
  */
 static int
-upload_open_directory(ss_server *srv, struct upload_server *us,
-    const char *directory)
+upload_open_directory(ss_server *srv, const config_setting_t *options,
+    struct upload_server *us, const char *directory)
 {
 	struct upload_file probe;
 	char user[300];
@@ -364,24 +326,26 @@ upload_open_directory(ss_server *srv, struct upload_server *us,
 	us->tmpfile = access("/proc/self/fd", X_OK) == 0;
 	us->dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (us->dirfd < 0) {
-		ss_log(srv, LOG_ERR, "upload: option directory: cannot open "
-		    "'%s': %s", directory, strerror(errno));
+		ss_option_error(srv, options, "directory", "cannot open "
+		    "'%s': %s (expected a directory)", directory,
+		    strerror(errno));
 		return -1;
 	}
 	if (ss_access(srv, directory, W_OK | X_OK) < 0) {
-		ss_log(srv, LOG_ERR, "upload: option directory: user %s cannot "
-		    "create files in '%s' (it needs write and search "
-		    "permission): %s", upload_user(srv, user, sizeof(user)),
+		ss_option_error(srv, options, "directory", "user %s cannot "
+		    "create files in '%s': %s (it needs write and search "
+		    "permission)", upload_user(srv, user, sizeof(user)),
 		    directory, strerror(errno));
 		return -1;
 	}
 	if (upload_create(us, &probe) < 0) {
-		ss_log(srv, LOG_ERR, "upload: option directory: cannot create "
-		    "files in '%s': %s", directory, strerror(errno));
+		ss_option_error(srv, options, "directory", "cannot create "
+		    "files in '%s': %s (expected a writable directory)",
+		    directory, strerror(errno));
 		return -1;
 	}
 	if (probe.temp[0] != '\0')
-		ss_log(srv, LOG_INFO, "upload: no O_TMPFILE in '%s': files are "
+		ss_log(srv, LOG_INFO, "no O_TMPFILE in '%s': files are "
 		    "received as hidden " UPLOAD_TEMP_PREFIX "* files and "
 		    "renamed when complete", directory);
 	upload_discard(us, &probe);
@@ -404,25 +368,26 @@ upload_init(ss_server *srv, const config_setting_t *options)
 	struct upload_server *us;
 
 	if (strcmp(transport, "tcp") != 0 && strcmp(transport, "unix") != 0) {
-		ss_log(srv, LOG_ERR, "upload: transport \"%s\" is not "
+		/* Reported at the handler's line: it does not fit there. */
+		ss_option_error(srv, NULL, NULL, "transport \"%s\" is not "
 		    "supported (expected a stream: \"tcp\" or \"unix\")",
 		    transport);
 		return -1;
 	}
 	if ((us = calloc(1, sizeof(*us))) == NULL) {
-		ss_log(srv, LOG_ERR, "upload: out of memory");
+		ss_log(srv, LOG_ERR, "out of memory");
 		return -1;
 	}
 	us->dirfd = -1;
 	us->max_size = UPLOAD_MAX_SIZE_DEFAULT;
 	us->mode = UPLOAD_MODE_DEFAULT;
 	if (upload_read_options(srv, options, us, &directory) < 0 ||
-	    upload_open_directory(srv, us, directory) < 0) {
+	    upload_open_directory(srv, options, us, directory) < 0) {
 		upload_free(us);
 		return -1;
 	}
 	if ((us->directory = strdup(directory)) == NULL) {
-		ss_log(srv, LOG_ERR, "upload: out of memory");
+		ss_log(srv, LOG_ERR, "out of memory");
 		upload_free(us);
 		return -1;
 	}
@@ -467,7 +432,7 @@ static int
 upload_refuse(ss_request *req, const char *reason, const char *name,
     size_t name_len, const char *detail)
 {
-	ss_log(ss_server_of(req), LOG_WARNING, "upload: %s: refused%s%s: "
+	ss_log(ss_server_of(req), LOG_WARNING, "%s: refused%s%s: "
 	    "%s%s%s", ss_client_name(req), name != NULL ? " " : "",
 	    name != NULL ? upload_printable(req, name, name_len) : "", reason,
 	    detail != NULL ? ": " : "", detail != NULL ? detail : "");
@@ -625,7 +590,7 @@ upload_receive(ss_request *req, const struct upload_server *us,
 		if (n <= 0) {
 			err = n < 0 ? errno : 0;
 			upload_discard(us, f);
-			ss_log(ss_server_of(req), LOG_WARNING, "upload: %s: "
+			ss_log(ss_server_of(req), LOG_WARNING, "%s: "
 			    "upload of %s interrupted after %" PRId64 " of %"
 			    PRId64 " bytes: %s; nothing stored",
 			    ss_client_name(req), upload_printable(req, h->name,
@@ -698,7 +663,7 @@ upload_one(ss_request *req, const struct upload_server *us)
 		return upload_refuse(req, "header too long", NULL, 0, NULL);
 	if (n < 0) {
 		/* A client gone between uploads: nothing was refused. */
-		ss_log(ss_server_of(req), LOG_WARNING, "upload: %s: reading a "
+		ss_log(ss_server_of(req), LOG_WARNING, "%s: reading a "
 		    "header: %s", ss_client_name(req), strerror(errno));
 		if (errno == ETIMEDOUT)
 			ss_printf(req, "error timed out\n");
@@ -718,7 +683,7 @@ upload_one(ss_request *req, const struct upload_server *us)
 	sha256_digest(&sha, sizeof(digest), digest);
 	for (i = 0; i < SHA256_DIGEST_SIZE; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-	ss_log(ss_server_of(req), LOG_INFO, "upload: %s: stored %s/%s, %"
+	ss_log(ss_server_of(req), LOG_INFO, "%s: stored %s/%s, %"
 	    PRId64 " bytes", ss_client_name(req), us->directory,
 	    upload_printable(req, h.name, strlen(h.name)), h.size);
 	return ss_printf(req, "ok %" PRId64 " %s\n", h.size, hex) < 0 ? -1 : 1;
@@ -730,7 +695,7 @@ upload_setup(ss_request *req)
 	struct upload_conn *conn;
 
 	if ((conn = malloc(sizeof(*conn))) == NULL) {
-		ss_log(ss_server_of(req), LOG_ERR, "upload: out of memory");
+		ss_log(ss_server_of(req), LOG_ERR, "out of memory");
 		ss_printf(req, "error out of memory\n");
 		return -1;
 	}
@@ -766,9 +731,7 @@ upload_handle_error(ss_request *req, int err)
 	(void)err;
 }
 
-const struct ss_handler ss_handler = {
-	.abi = SS_PLUGIN_ABI,
-	.size = sizeof(struct ss_handler),
+SS_HANDLER(
 	.name = "upload",
 	.version = "1.0",
 	.init = upload_init,
@@ -777,4 +740,4 @@ const struct ss_handler ss_handler = {
 	.handle = upload_handle,
 	.finish = upload_finish,
 	.handle_error = upload_handle_error,
-};
+);

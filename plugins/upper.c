@@ -4,6 +4,7 @@
  * Option locale_aware (default false): false upper-cases ASCII letters
  * only, whatever the environment; true uses toupper() in the locale of
  * the environment (LC_ALL, LC_CTYPE, LANG), for single-byte charsets.
+ * Any other key is refused.
  */
 #include <ctype.h>
 #include <locale.h>
@@ -20,19 +21,23 @@ static int
 upper_init(ss_server *srv, const config_setting_t *options)
 {
 	struct upper *u;
-	int flag = 0;
+	bool locale_aware = false;
+	const struct ss_option table[] = {
+		{ "locale_aware", SS_OPTION_BOOL, &locale_aware, 0, 0 },
+		{ NULL, 0, NULL, 0, 0 },
+	};
 
+	if (ss_options(srv, options, table) < 0)
+		return -1;
 	u = calloc(1, sizeof(*u));
 	if (u == NULL) {
-		ss_log(srv, LOG_ERR, "upper: out of memory");
+		ss_log(srv, LOG_ERR, "out of memory");
 		return -1;
 	}
-	if (options != NULL)
-		config_setting_lookup_bool(options, "locale_aware", &flag);
-	u->locale_aware = flag != 0;
+	u->locale_aware = locale_aware;
 	if (u->locale_aware && setlocale(LC_CTYPE, "") == NULL)
-		ss_log(srv, LOG_WARNING, "upper: the environment's locale is "
-		    "not available; using C");
+		ss_log(srv, LOG_WARNING, "the environment's locale is not "
+		    "available; using C");
 	ss_set_server_data(srv, u);
 	return 0;
 }
@@ -80,8 +85,8 @@ upper_handle(ss_request *req)
 	while (rc == 0 && (n = ss_getline(req, &line)) > 0) {
 		if ((size_t)n > cap) {
 			if ((grown = realloc(out, (size_t)n)) == NULL) {
-				ss_log(ss_server_of(req), LOG_ERR, "upper: out "
-				    "of memory");
+				ss_log(ss_server_of(req), LOG_ERR, "out of "
+				    "memory");
 				rc = -1;
 				break;
 			}
@@ -96,12 +101,10 @@ upper_handle(ss_request *req)
 	return rc < 0 || n < 0 ? -1 : 0;
 }
 
-const struct ss_handler ss_handler = {
-	.abi = SS_PLUGIN_ABI,
-	.size = sizeof(struct ss_handler),
+SS_HANDLER(
 	.name = "upper",
 	.version = "1.0",
 	.init = upper_init,
 	.fini = upper_fini,
 	.handle = upper_handle,
-};
+);

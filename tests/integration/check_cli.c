@@ -336,6 +336,165 @@ START_TEST(test_plugin_refused_on_reload)
 END_TEST
 
 /*
+ * A server of the options fixture (its options read with a table, or a
+ * call per key), the setting under test alone on line 6.
+ */
+static const char options_conf[] =
+    "daemon: { log_level = \"info\"; };\n"
+    "servers = (\n"
+    "  { name = \"opt\"; transport = \"tcp\"; listen = \"127.0.0.1:%d\";\n"
+    "    handler = \"%s\";\n"
+    "    options = {\n"
+    "      %s\n"
+    "    }; }\n"
+    ");\n";
+
+/* A problem of each type, and the report after "FILE:6: server opt: ". */
+static const struct option_error {
+	const char *setting;
+	const char *report;
+} option_errors[] = {
+	{ "name = 5;", "option name: wrong type (expected a string)" },
+	{ "count = \"3\";", "option count: wrong type (expected an integer "
+	    "from 1 to 10)" },
+	{ "count = 11;", "option count: 11 is out of range (expected an "
+	    "integer from 1 to 10)" },
+	{ "flag = 1;", "option flag: wrong type (expected true or false)" },
+	{ "wait = \"1s\";", "option wait: wrong type (expected a number of "
+	    "seconds, 0 or more)" },
+	{ "wait = -0.5;", "option wait: -0.5 is out of range (expected a "
+	    "number of seconds, 0 or more)" },
+	{ "limit = 1.5;", "option limit: wrong type (expected a number of "
+	    "bytes from 16 to 65536)" },
+	{ "limit = 65537;", "option limit: 65537 is out of range (expected "
+	    "a number of bytes from 16 to 65536)" },
+	{ "colour = \"blue\";", "option colour: unknown (expected name, "
+	    "count, flag, wait, limit or refuse)" },
+	/* Reported by the plugin itself, whose init then returns 0. */
+	{ "refuse = \"on purpose\";", "option refuse: on purpose (expected "
+	    "no refuse)" },
+};
+
+/* Each problem with either fixture: _i / 2 the problem, _i % 2 the form. */
+#define NOPTION_ERRORS \
+	((int)(sizeof(option_errors) / sizeof(option_errors[0])) * 2)
+
+static const char *
+options_fixture(int i)
+{
+	return h_fixture(i % 2 == 0 ? "options_table" : "options_keys");
+}
+
+/*
+ * The report of problem i in `text` (the output, or the log): once, at
+ * the start of a line or after the log's "error: ", with nothing more
+ * about init; and fini ran only when init had returned 0 (the refusal
+ * the plugin made itself), once.
+ */
+static void
+expect_option_report(int i, const char *conf, const char *text,
+    const char *what, bool logged)
+{
+	const struct option_error *e = &option_errors[i / 2];
+	const char *head = h_path("%s:6: server opt: %s", conf, e->report);
+	const char *line = strstr(text, head);
+	bool fini = strstr(e->setting, "refuse") != NULL;
+
+	ck_assert_msg(count(text, head) == 1, "%s: expected %s once in:\n%s",
+	    what, h_quote(head, strlen(head)), text);
+	ck_assert_msg(logged ? line - text >= 7 && strncmp(line - 7,
+	    "error: ", 7) == 0 : line == text || line[-1] == '\n', "%s: %s "
+	    "is not %s:\n%s", what, h_quote(head, strlen(head)), logged ?
+	    "logged as an error" : "a line of its own", text);
+	ck_assert_msg(strstr(text, "init refused") == NULL, "%s: init's "
+	    "refusal is reported twice:\n%s", what, text);
+	ck_assert_msg(count(text, "options fini") == (fini ? 1 : 0), "%s: "
+	    "fini ran %d times, expected %d:\n%s", what, count(text,
+	    "options fini"), fini ? 1 : 0, text);
+}
+
+/* -t and a start both exit 2 with the one report, FILE:LINE first. */
+static void
+expect_option_refused(int i, const char *mode)
+{
+	const char *conf = h_write_file("options.conf", options_conf,
+	    h_free_port(), options_fixture(i), option_errors[i / 2].setting);
+	const char *what = h_path("%s, %s", option_errors[i / 2].setting,
+	    mode);
+	struct h_result r;
+
+	h_run(&r, mode, "-f", conf);
+	h_expect_status(&r, 2, what);
+	expect_option_report(i, conf, r.output, what, false);
+}
+
+START_TEST(test_option_refused_by_check)
+{
+	expect_option_refused(_i, "-t");
+}
+END_TEST
+
+START_TEST(test_option_refused_at_start)
+{
+	expect_option_refused(_i, "-F");
+}
+END_TEST
+
+/*
+ * A reload to a configuration with the problem fails: the report is
+ * logged once as an error, and the server goes on with its old options.
+ */
+START_TEST(test_option_refused_on_reload)
+{
+	int port = h_free_port(), fd;
+	const char *conf;
+	struct h_daemon d;
+	char log[16384];
+
+	conf = h_write_file("options.conf", options_conf, port,
+	    options_fixture(_i), "name = \"before\"; wait = 2;");
+	h_daemon_start(&d, conf, NULL);
+	h_daemon_wait_port(&d, port);
+	h_write_file("options.conf", options_conf, port, options_fixture(_i),
+	    option_errors[_i / 2].setting);
+	h_daemon_signal(&d, SIGHUP);
+	h_daemon_wait_log(&d, "reload failed", 1);
+	h_read_file(d.log, log, sizeof(log));
+	expect_option_report(_i, conf, log, h_path("%s, reload",
+	    option_errors[_i / 2].setting), true);
+	fd = h_connect(port);
+	h_expect(fd, "name=before count=1 flag=false wait=2 limit=1024\n");
+	close(fd);
+	ck_assert_msg(h_daemon_stop(&d, SIGTERM) == 0, "no clean stop after "
+	    "the failed reload%s", h_daemon_log_tail(&d));
+}
+END_TEST
+
+/* Every problem is reported, each once, at its own line, in order. */
+START_TEST(test_option_refusals_all_reported)
+{
+	const char *conf = h_write_file("options.conf", options_conf,
+	    h_free_port(), options_fixture(_i), "count = 0;\n"
+	    "      colour = 1;\n      limit = \"big\";");
+	const char *first, *second, *third;
+	struct h_result r;
+
+	h_run(&r, "-t", "-f", conf);
+	h_expect_status(&r, 2, "three problems");
+	first = strstr(r.output, h_path("%s:6: server opt: option count: 0 "
+	    "is out of range", conf));
+	second = strstr(r.output, h_path("%s:7: server opt: option colour: "
+	    "unknown", conf));
+	third = strstr(r.output, h_path("%s:8: server opt: option limit: "
+	    "wrong type", conf));
+	ck_assert_msg(first != NULL && second != NULL && third != NULL &&
+	    (_i % 2 == 1 || (first < second && second < third)),
+	    "expected count, colour and limit reported at lines 6, 7 and 8%s:"
+	    "\n%s", _i % 2 == 0 ? ", in that order" : "", r.output);
+}
+END_TEST
+
+/*
  * The daemon's SO_REUSEADDR does not let it bind a port that another
  * socket listens on, so this is a runtime failure naming the address.
  */
@@ -380,6 +539,14 @@ main(void)
 		    NREFUSALS },
 		{ "plugin_refused_on_reload", test_plugin_refused_on_reload,
 		    NREFUSALS },
+		{ "option_refused_by_check", test_option_refused_by_check,
+		    NOPTION_ERRORS },
+		{ "option_refused_at_start", test_option_refused_at_start,
+		    NOPTION_ERRORS },
+		{ "option_refused_on_reload", test_option_refused_on_reload,
+		    NOPTION_ERRORS },
+		{ "option_refusals_all_reported",
+		    test_option_refusals_all_reported, 2 },
 		{ "bind_in_use", test_bind_in_use, 0 },
 	};
 	Suite *suite = suite_create("cli");

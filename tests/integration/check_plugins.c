@@ -1,8 +1,10 @@
 /*
  * check_plugins.c - the shipped line plugins (echo, upper, timestamp),
  * byte for byte, under each concurrency model, found through
- * SOCKSERV_PLUGIN_DIR as `make run` finds them; and every shipped plugin
- * served from threads with the smallest stack thread_stack_size allows.
+ * SOCKSERV_PLUGIN_DIR as `make run` finds them; every shipped plugin
+ * served from threads with the smallest stack thread_stack_size allows;
+ * the options plugins refuse, the lookups' values, and a plugin in the
+ * style of before SS_HANDLER.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -479,6 +481,125 @@ START_TEST(test_smallest_stack)
 }
 END_TEST
 
+/* --- options ------------------------------------------------------------ */
+
+/* One server of `handler`; its options group alone on line 3. */
+static const char option_conf[] =
+    "servers = ( { name = \"s\"; transport = \"tcp\";\n"
+    "  listen = \"127.0.0.1:%d\"; handler = \"%s\";\n"
+    "  options = { %s }; } );\n";
+
+/* Shipped plugins refuse a wrong type or an unknown key at its line. */
+static const struct {
+	const char *handler, *options, *report;
+} refused_options[] = {
+	{ "upper", "locale_aware = \"yes\";", "option locale_aware: wrong "
+	    "type (expected true or false)" },
+	{ "upper", "locale = true;", "option locale: unknown (expected "
+	    "locale_aware)" },
+	{ "timestamp", "utc = 1;", "option utc: wrong type (expected true "
+	    "or false)" },
+	{ "timestamp", "format = 5;", "option format: wrong type (expected "
+	    "a string)" },
+	{ "timestamp", "format = \"\";", "option format: empty (expected a "
+	    "strftime(3) format)" },
+	{ "timestamp", "zone = \"UTC\";", "option zone: unknown (expected "
+	    "format or utc)" },
+	{ "echo", "upper = true;", "option upper: unknown (plugin echo takes "
+	    "no options)" },
+};
+
+#define NREFUSED_OPTIONS \
+	((int)(sizeof(refused_options) / sizeof(refused_options[0])))
+
+/*
+ * Under -t and at a start (_i odd), the daemon exits 2 with the one
+ * report "FILE:3: server s: option KEY: ...", as a line of its own,
+ * nothing about init after it.
+ */
+START_TEST(test_options_refused)
+{
+	const char *mode = _i % 2 == 0 ? "-t" : "-F", *conf, *head, *line;
+	int i = _i / 2;
+	struct h_result r;
+
+	conf = h_write_file("option.conf", option_conf, h_free_port(),
+	    refused_options[i].handler, refused_options[i].options);
+	head = h_path("%s:3: server s: %s", conf, refused_options[i].report);
+	h_run(&r, mode, "-f", conf);
+	line = strstr(r.output, head);
+	ck_assert_msg(r.status == 2 && line != NULL &&
+	    (line == r.output || line[-1] == '\n') &&
+	    strstr(line + 1, head) == NULL &&
+	    strstr(r.output, "init refused") == NULL, "%s { %s }, %s: "
+	    "expected exit status 2 and one line %s, got %d:\n%s",
+	    refused_options[i].handler, refused_options[i].options, mode,
+	    h_quote(head, strlen(head)), r.status, r.output);
+}
+END_TEST
+
+/*
+ * The options fixture, read with a table (_i 0) or a call per key (_i
+ * 1), serves the values it read: the defaults, and what the file says,
+ * an integer number of seconds included.
+ */
+START_TEST(test_options_read)
+{
+	static const char *const extra[] = { "-l", "info", NULL };
+	const char *fixture = h_fixture(_i == 0 ? "options_table" :
+	    "options_keys");
+	int set = h_free_port(), unset = h_free_port(), fd;
+	const char *conf;
+	struct h_daemon d;
+
+	conf = h_write_file("options.conf", "servers = (\n"
+	    "  { name = \"set\"; transport = \"tcp\"; listen = "
+	    "\"127.0.0.1:%d\";\n    handler = \"%s\";\n"
+	    "    options = { name = \"x\"; count = 10; flag = true; wait = 3;"
+	    " limit = 16; }; },\n"
+	    "  { name = \"unset\"; transport = \"tcp\"; listen = "
+	    "\"127.0.0.1:%d\";\n    handler = \"%s\"; }\n"
+	    ");\n", set, fixture, unset, fixture);
+	h_daemon_start(&d, conf, extra);
+	h_daemon_wait_port(&d, set);
+	h_daemon_wait_port(&d, unset);
+	fd = h_connect(set);
+	h_expect(fd, "name=x count=10 flag=true wait=3 limit=16\n");
+	close(fd);
+	fd = h_connect(unset);
+	h_expect(fd, "name=none count=1 flag=false wait=0.5 limit=1024\n");
+	close(fd);
+	h_expect_clean_stop(&d);
+}
+END_TEST
+
+/*
+ * A plugin written before SS_HANDLER and the option lookups (its
+ * descriptor spelt out, libconfig's lookups, ss_readline into its own
+ * buffer) loads and serves; its ss_log lines carry the server's name and
+ * the plugin's.
+ */
+START_TEST(test_abi1_plugin)
+{
+	static const char *const extra[] = { "-l", "info", NULL };
+	int port = h_free_port();
+	const char *conf;
+	struct h_daemon d;
+
+	conf = h_write_file("abi1.conf", "servers = ( { name = \"old\"; "
+	    "transport = \"tcp\";\n  listen = \"127.0.0.1:%d\"; handler = "
+	    "\"%s\"; concurrency = \"%s\";\n  options = { prefix = \"> \"; "
+	    "repeat = 2; }; } );\n", port, h_fixture("abi1"), h_models[_i]);
+	h_daemon_start(&d, conf, extra);
+	h_daemon_wait_port(&d, port);
+	converse(port, "one\ntwo\n", "> one\n> one\n> two\n> two\n");
+	ck_assert_msg(h_log_line_has(&d, "notice: server old: plugin abi1: "
+	    "abi1 ready", NULL), "no ss_log line tagged with the server and "
+	    "the plugin%s", h_daemon_log_tail(&d));
+	h_expect_clean_stop(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -495,6 +616,10 @@ main(void)
 		{ "concurrent_clients", test_concurrent_clients, H_NMODELS },
 		{ "one_shot_client", test_one_shot_client, H_NMODELS },
 		{ "smallest_stack", test_smallest_stack, 2 },
+		{ "options_refused", test_options_refused,
+		    NREFUSED_OPTIONS * 2 },
+		{ "options_read", test_options_read, 2 },
+		{ "abi1_plugin", test_abi1_plugin, H_NMODELS },
 	};
 	Suite *suite = suite_create("plugins");
 

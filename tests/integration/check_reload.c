@@ -438,13 +438,13 @@ END_TEST
 
 /* --- 2. requests in flight finish on the old code ------------------------ */
 
-/* %1$s model, %2$d port, %3$s plugin file. */
+/* %1$s model, %2$d port, %3$s plugin file, %4$s its options. */
 static const char inflight_conf[] =
     "daemon: { shutdown_timeout = 10.0; log_level = \"debug\"; };\n"
     "servers = (\n"
     "  { name = \"s\"; transport = \"tcp\"; listen = \"127.0.0.1:%2$d\";\n"
     "    handler = \"%3$s\"; concurrency = \"%1$s\";\n"
-    "    options = { delay_ms = 1500; }; }\n"
+    "    %4$s }\n"
     ");\n";
 
 /*
@@ -464,7 +464,7 @@ START_TEST(test_inflight_finishes_on_old_code)
 	so = h_path("%s/handler.so", h_tmpdir());
 	copy_atomic(h_fixture("slow"), so);
 	h_daemon_start(&d, write_atomic("inflight.conf", inflight_conf,
-	    h_models[_i], port, so), NULL);
+	    h_models[_i], port, so, "options = { delay_ms = 1500; };"), NULL);
 	h_daemon_wait_port(&d, port);
 
 	old = h_connect(port);
@@ -476,6 +476,9 @@ START_TEST(test_inflight_finishes_on_old_code)
 	h_daemon_wait_log(&d, accepted, 1);
 
 	copy_atomic(h_plugin("echo"), so);
+	/* echo refuses any option: its configuration has none. */
+	write_atomic("inflight.conf", inflight_conf, h_models[_i], port, so,
+	    "");
 	reload(&d, &n, true, "reload onto echo.so");
 	fresh = h_connect(port);
 	h_exchange_fd(&d, fresh, "two\n", "two\n", "client after the reload");

@@ -511,31 +511,39 @@ END_TEST
 
 /* --- options ----------------------------------------------------------------- */
 
-/* `sockservd -t` on one server of `handler` with `options`. */
+/*
+ * `sockservd -t` on one server of `handler` with `options`, on line 1:
+ * the exit status, and for a refusal (key not NULL) the one report
+ * "FILE:1: server s: option KEY: ...", with nothing more about init.
+ */
 static void
 check_options(const char *handler, const char *options, int status,
-    const char *word)
+    const char *key)
 {
 	struct h_result res;
-	const char *conf;
+	const char *conf, *want = NULL, *first = NULL;
 
 	conf = h_write_file("options.conf", "servers = ( { name = \"s\"; "
 	    "transport = \"tcp\"; listen = \"127.0.0.1:%d\"; handler = "
 	    "\"%s\"; options = { %s }; } );\n", h_free_port(), handler,
 	    options);
 	h_run(&res, "-t", "-f", conf);
-	ck_assert_msg(res.status == status && (word == NULL ||
-	    (strstr(res.output, word) != NULL &&
-	    strstr(res.output, "init refused its options") != NULL)),
+	if (key != NULL) {
+		want = h_path("%s:1: server s: option %s: ", conf, key);
+		first = strstr(res.output, want);
+	}
+	ck_assert_msg(res.status == status && (key == NULL ||
+	    (first != NULL && strstr(first + 1, want) == NULL &&
+	    strstr(res.output, "init refused") == NULL)),
 	    "%s with options { %s }: expected exit status %d%s%s, got %d:\n%s",
-	    handler, options, status, word != NULL ? " and a message naming " :
-	    "", word != NULL ? word : "", res.status, res.output);
+	    handler, options, status, key != NULL ? " and one report " : "",
+	    key != NULL ? want : "", res.status, res.output);
 }
 
 /*
- * A wrong type or a value out of range makes init fail, naming the
- * option; good values, 64-bit ones included, pass; keys a plugin does
- * not know are left alone, as the other shipped plugins do.
+ * A wrong type, a value out of range or a key a plugin does not know
+ * makes init fail, reported at the option's line; good values, 64-bit
+ * ones included, pass.
  */
 START_TEST(test_options)
 {
@@ -547,9 +555,10 @@ START_TEST(test_options)
 	check_options("chargen", "max_bytes = 0;", 0, NULL);
 	check_options("chargen", "max_bytes = 10000000000L;", 0, NULL);
 	check_options("daytime", "utc = false;", 0, NULL);
-	check_options("chargen", "other = 1;", 0, NULL);
-	check_options("time", "other = 1;", 0, NULL);
-	check_options("discard", "other = 1;", 0, NULL);
+	check_options("chargen", "other = 1;", 2, "other");
+	check_options("daytime", "other = 1;", 2, "other");
+	check_options("time", "other = 1;", 2, "other");
+	check_options("discard", "other = 1;", 2, "other");
 }
 END_TEST
 
