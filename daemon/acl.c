@@ -8,18 +8,14 @@
 #include <string.h>
 
 #include "acl.h"
+#include "addr.h"
 
 static int
 acl_parse_prefix(const char *text, unsigned max, unsigned *prefix_r)
 {
 	unsigned long v;
-	char *end;
 
-	if (*text < '0' || *text > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max)
+	if (addr_parse_number(text, 0, max, &v) < 0)
 		return -1;
 	*prefix_r = (unsigned)v;
 	return 0;

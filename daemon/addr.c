@@ -11,8 +11,9 @@
 
 #include "addr.h"
 
-static int
-addr_parse_port(const char *text, in_port_t *port_r)
+int
+addr_parse_number(const char *text, unsigned long min, unsigned long max,
+    unsigned long *v_r)
 {
 	unsigned long v;
 	char *end;
@@ -21,7 +22,18 @@ addr_parse_port(const char *text, in_port_t *port_r)
 		return -1;
 	errno = 0;
 	v = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 1 || v > 65535)
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*v_r = v;
+	return 0;
+}
+
+static int
+addr_parse_port(const char *text, in_port_t *port_r)
+{
+	unsigned long v;
+
+	if (addr_parse_number(text, 1, 65535, &v) < 0)
 		return -1;
 	*port_r = htons((in_port_t)v);
 	return 0;

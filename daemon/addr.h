@@ -12,6 +12,13 @@
 #define ADDR_NAME_MAX 128
 
 /*
+ * Plain decimal digits (no sign, no space) from min to max, as a port or
+ * a prefix length is written: 0 with *v_r set, or -1.
+ */
+int addr_parse_number(const char *text, unsigned long min,
+    unsigned long max, unsigned long *v_r);
+
+/*
  * Parses "HOST:PORT", "[IPV6]:PORT" or "*:PORT" (every address, IPv4 and
  * IPv6). HOST is a numeric address or "localhost"; PORT is 1-65535.
  * Returns 0, or -1 with *error_r set to a static description of what is
