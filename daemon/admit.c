@@ -5,6 +5,7 @@
  * ratelimit.h: a flood of them is one line a second with a count.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "acl.h"
@@ -12,6 +13,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "conn.h"
+#include "counters.h"
 #include "log.h"
 #include "persource.h"
 #include "proxy.h"
@@ -20,6 +22,19 @@
 #include "server_state.h"
 #include "transport.h"
 
+/* A refusal: counted, and logged as a flood would be (ratelimit.h). */
+static void
+admit_refuse(struct ss_request *req, enum counters_refusal what,
+    enum ratelimit_reason why, const char *fmt, ...)
+{
+	va_list ap;
+
+	counters_refused(req->srv->counters, what);
+	va_start(ap, fmt);
+	ratelimit_vlog(&req->srv->shared->ratelimit, why, fmt, ap);
+	va_end(ap);
+}
+
 static bool
 admit_client(struct ss_request *req)
 {
@@ -27,15 +42,15 @@ admit_client(struct ss_request *req)
 	const struct sockaddr *peer = (const struct sockaddr *)&req->peer;
 
 	if (!acl_permits(&srv->conf->acl, peer, req->peerlen)) {
-		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_ACCESS, "server %s: %s refused by "
-		    "access rules", srv->name, req->name);
+		admit_refuse(req, COUNTERS_ACCESS, RATELIMIT_ACCESS, "server %s: "
+		    "%s refused by access rules", srv->name, req->name);
 		return false;
 	}
 	if (srv->persource != NULL && !persource_acquire(srv->persource, peer,
 	    req->peerlen)) {
-		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_PER_SOURCE, "server %s: %s "
-		    "refused: max_per_source (%d) requests in flight",
-		    srv->name, req->name, srv->conf->max_per_source);
+		admit_refuse(req, COUNTERS_PER_SOURCE, RATELIMIT_PER_SOURCE,
+		    "server %s: %s refused: max_per_source (%d) requests in "
+		    "flight", srv->name, req->name, srv->conf->max_per_source);
 		return false;
 	}
 	req->counted = srv->persource != NULL;
@@ -51,8 +66,8 @@ admit_accepted(struct ss_request *req)
 		return admit_client(req);
 	if (!acl_permits(&srv->conf->proxy_trusted,
 	    (const struct sockaddr *)&req->peer, req->peerlen)) {
-		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_TRUSTED, "server %s: %s refused: "
-		    "not in proxy_trusted", srv->name, req->name);
+		admit_refuse(req, COUNTERS_PROXY, RATELIMIT_TRUSTED, "server %s: "
+		    "%s refused: not in proxy_trusted", srv->name, req->name);
 		return false;
 	}
 	req->proxy_pending = true;
@@ -80,22 +95,22 @@ admit_read_header(struct ss_request *req, struct proxy_header *h)
 		n = req->conn->read(req, req->in + req->rlen,
 		    req->rcap - req->rlen, &deadline);
 		if (n == 0) {
-			ratelimit_log(&srv->shared->ratelimit, RATELIMIT_PROXY, "server %s: %s "
-			    "closed before a whole PROXY header", srv->name,
-			    req->name);
+			admit_refuse(req, COUNTERS_PROXY, RATELIMIT_PROXY,
+			    "server %s: %s closed before a whole PROXY header",
+			    srv->name, req->name);
 			return -1;
 		}
 		if (n < 0) {
-			ratelimit_log(&srv->shared->ratelimit, RATELIMIT_PROXY, "server %s: %s: no "
-			    "PROXY header: %s", srv->name, req->name,
-			    strerror(errno));
+			admit_refuse(req, COUNTERS_PROXY, RATELIMIT_PROXY,
+			    "server %s: %s: no PROXY header: %s", srv->name,
+			    req->name, strerror(errno));
 			return -1;
 		}
 		req->rlen += (size_t)n;
 	}
 	if (r < 0) {
-		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_PROXY, "server %s: %s: %s; "
-		    "closing", srv->name, req->name, error);
+		admit_refuse(req, COUNTERS_PROXY, RATELIMIT_PROXY, "server %s: "
+		    "%s: %s; closing", srv->name, req->name, error);
 		return -1;
 	}
 	req->rpos = h->len;

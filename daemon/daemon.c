@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "concurrency.h"
 #include "conf.h"
+#include "counters.h"
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
@@ -30,6 +31,8 @@
  */
 #define DAEMON_EXIT_GRACE	3.0
 #define DAEMON_HURRY_GRACE	0.5
+/* STATUS= totals for systemd are refreshed at most this often. */
+#define DAEMON_STATUS_INTERVAL	1.0
 
 static struct ss_server *daemon_server(const struct daemon *d, size_t i);
 
@@ -307,14 +310,56 @@ daemon_signals_init(struct daemon *d)
 	return 0;
 }
 
+/* "Serving 2 servers: 1532 requests, 3 in flight, 0 refused". */
+static void
+daemon_status_text(const struct daemon *d, char *buf, size_t size)
+{
+	unsigned long long requests = 0, refused = 0;
+	unsigned in_flight = 0;
+	size_t i;
+
+	for (i = 0; i < d->nservers; i++) {
+		const struct counters *c = d->servers[i]->counters;
+
+		requests += counters_requests(c);
+		refused += counters_refusals(c);
+		in_flight += atomic_load(&c->in_flight);
+	}
+	snprintf(buf, size, "Serving %zu server%s: %llu requests, %u in "
+	    "flight, %llu refused", d->nservers, d->nservers == 1 ? "" : "s",
+	    requests, in_flight, refused);
+}
+
 void
 daemon_notify_ready(struct daemon *d)
 {
-	char status[128];
+	char status[192];
 
-	snprintf(status, sizeof(status), "Serving %zu server%s", d->nservers,
-	    d->nservers == 1 ? "" : "s");
+	daemon_status_text(d, status, sizeof(status));
 	notify_ready(status);
+}
+
+/*
+ * STATUS= with live totals, at most once a second and only when they
+ * changed; returns when to look again (0: never, outside systemd).
+ */
+static double
+daemon_notify_totals(struct daemon *d, double *next, char *last,
+    size_t size)
+{
+	char status[192];
+
+	if (!notify_enabled())
+		return 0;
+	if (clock_now() >= *next) {
+		daemon_status_text(d, status, sizeof(status));
+		if (strcmp(status, last) != 0) {
+			notify_status(status);
+			snprintf(last, size, "%s", status);
+		}
+		*next = clock_now() + DAEMON_STATUS_INTERVAL;
+	}
+	return *next;
 }
 
 /* Every server, current and retired: i < nservers + nretired. */
@@ -469,7 +514,8 @@ daemon_run(struct daemon *d)
 		{ .fd = d->done_fd, .events = POLLIN },
 	};
 	double watchdog = notify_watchdog_interval(), next_ping = 0, wake;
-	double next_cut, exit_at = 0;
+	double next_cut, exit_at = 0, next_status = 0, status_at;
+	char last_status[192] = "";
 	struct signalfd_siginfo si;
 	eventfd_t n;
 	size_t i;
@@ -484,7 +530,11 @@ daemon_run(struct daemon *d)
 			break;
 		}
 		next_cut = daemon_cut_due(d);
+		status_at = exit_at == 0 ? daemon_notify_totals(d, &next_status,
+		    last_status, sizeof(last_status)) : 0;
 		wake = watchdog > 0 ? next_ping : 0;
+		if (status_at > 0 && (wake == 0 || status_at < wake))
+			wake = status_at;
 		if (next_cut > 0 && (wake == 0 || next_cut < wake))
 			wake = next_cut;
 		if (exit_at > 0 && (wake == 0 || exit_at < wake))

@@ -9,6 +9,7 @@
 #include "admit.h"
 #include "clock.h"
 #include "conf.h"
+#include "counters.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -81,6 +82,7 @@ lifecycle_failed(struct ss_request *req, int rc, int saved_errno)
 {
 	bool overtime = lifecycle_overtime(req, saved_errno);
 
+	req->timed_out = saved_errno == ETIMEDOUT;
 	lifecycle_error(req, rc, saved_errno);
 	return overtime ? OUTCOME_OVERTIME : OUTCOME_FAILED;
 }
@@ -144,6 +146,32 @@ lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
 		log_info("%s", line);
 }
 
+/* The request's end in its server's counters. */
+static void
+lifecycle_count(struct ss_request *req, enum outcome outcome)
+{
+	struct counters *c = req->srv->counters;
+	enum counters_end how;
+
+	switch (outcome) {
+	case OUTCOME_REFUSED:
+		counters_refused(c, COUNTERS_VERIFY);
+		counters_leave(c);
+		return;
+	case OUTCOME_OK:
+		how = COUNTERS_OK;
+		break;
+	case OUTCOME_CUT:
+		how = COUNTERS_CUT;
+		break;
+	default:
+		how = req->timed_out ? COUNTERS_TIMED_OUT : COUNTERS_FAILED;
+		break;
+	}
+	counters_end(c, how, req->bytes_in, req->bytes_out,
+	    clock_now() - req->started);
+}
+
 void
 lifecycle_run(struct ss_request *req)
 {
@@ -153,13 +181,13 @@ lifecycle_run(struct ss_request *req)
 
 	atomic_store(&srv->shared->last_request_ns,
 	    (long long)(clock_now() * 1e9));
-	atomic_fetch_add(&srv->shared->requests, 1);
-	atomic_fetch_add(&srv->shared->active, 1);
+	counters_begin(srv->counters);
 	request_set_current(req);
 	server_live_add(req);
 	/* A proxied client is known, and checked, only once its header is read. */
 	if (req->proxy_pending && !admit_proxied(req)) {
 		server_live_remove(req);
+		counters_leave(srv->counters);	/* admit counted why */
 		goto out;
 	}
 	outcome = lifecycle_hooks(req, &rc);
@@ -171,7 +199,7 @@ lifecycle_run(struct ss_request *req)
 	    srv->transport->complete(req) < 0 && outcome == OUTCOME_OK)
 		outcome = OUTCOME_UNDELIVERABLE;
 	lifecycle_log(req, outcome, rc);
+	lifecycle_count(req, outcome);
 out:
 	request_set_current(NULL);
-	atomic_fetch_sub(&srv->shared->active, 1);
 }

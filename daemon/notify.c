@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
@@ -17,6 +18,20 @@ void
 notify_ready(const char *status)
 {
 	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+}
+
+bool
+notify_enabled(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+
+	return path != NULL && *path != '\0';
+}
+
+void
+notify_status(const char *status)
+{
+	sd_notifyf(0, "STATUS=%s", status);
 }
 
 void
@@ -51,6 +66,8 @@ notify_watchdog(void)
 #else
 
 void notify_ready(const char *status) { (void)status; }
+bool notify_enabled(void) { return false; }
+void notify_status(const char *status) { (void)status; }
 void notify_reloading(void) { }
 void notify_stopping(void) { }
 double notify_watchdog_interval(void) { return 0; }

@@ -12,6 +12,11 @@ void notify_ready(const char *status);
 void notify_reloading(void);
 void notify_stopping(void);
 
+/* True when systemd listens (NOTIFY_SOCKET is set). */
+bool notify_enabled(void);
+/* "STATUS=..." alone: how the service is doing now. */
+void notify_status(const char *status);
+
 /*
  * Seconds between watchdog pings when systemd asked for them
  * (WATCHDOG_USEC), else 0.

@@ -73,14 +73,13 @@ ratelimit_seconds(uint64_t from, uint64_t to)
 }
 
 bool
-ratelimit_log(struct ratelimit *rl, enum ratelimit_reason reason,
-    const char *fmt, ...)
+ratelimit_vlog(struct ratelimit *rl, enum ratelimit_reason reason,
+    const char *fmt, va_list ap)
 {
 	struct ratelimit_slot *s = &rl->slot[reason];
 	int level = reasons[reason].level;
 	uint64_t now, start, omitted;
 	char msg[1024];
-	va_list ap;
 
 	/* Lines the level filters out need neither counting nor formatting. */
 	if (level > log_get_level())
@@ -98,9 +97,7 @@ ratelimit_log(struct ratelimit *rl, enum ratelimit_reason reason,
 			break;
 	}
 	omitted = atomic_exchange(&s->omitted, 0);
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (omitted == 0)
 		log_msg(level, "%s", msg);
 	else
@@ -108,6 +105,19 @@ ratelimit_log(struct ratelimit *rl, enum ratelimit_reason reason,
 		    omitted, reasons[reason].what,
 		    ratelimit_seconds(start, now));
 	return true;
+}
+
+bool
+ratelimit_log(struct ratelimit *rl, enum ratelimit_reason reason,
+    const char *fmt, ...)
+{
+	va_list ap;
+	bool logged;
+
+	va_start(ap, fmt);
+	logged = ratelimit_vlog(rl, reason, fmt, ap);
+	va_end(ap);
+	return logged;
 }
 
 void

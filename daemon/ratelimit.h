@@ -9,6 +9,7 @@
 #ifndef SS_RATELIMIT_H
 #define SS_RATELIMIT_H
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -61,6 +62,8 @@ void ratelimit_init(struct ratelimit *rl, const char *name,
  */
 bool ratelimit_log(struct ratelimit *rl, enum ratelimit_reason reason,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool ratelimit_vlog(struct ratelimit *rl, enum ratelimit_reason reason,
+    const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /*
  * For the serve loop: logs the counts whose second is over and that no

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "counters.h"
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
@@ -133,6 +134,9 @@ reload_build_one(struct daemon *d, struct successor *next, size_t i)
 	old = reload_same_socket(d, cs);
 	next->predecessors[next->n++] = old;
 	if (old != NULL) {
+		/* Kept: its totals run on, counted by both while old ends. */
+		counters_unref(srv->counters);
+		srv->counters = counters_ref(old->counters);
 		srv->listen_fd = old->listen_fd;
 		srv->inherited = old->inherited;
 		/* What connections inherit from it still holds if unchanged. */

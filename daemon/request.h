@@ -50,6 +50,7 @@ struct ss_request {
 	bool counted;		/* holds one of its source's max_per_source */
 	atomic_bool idle;	/* waiting for a line, nothing buffered */
 	atomic_bool cut;	/* ended by the daemon's stop */
+	bool timed_out;		/* failed with ETIMEDOUT */
 	bool proxy_pending;	/* its PROXY header is still to be read */
 	double started;
 	char rbuf[REQUEST_RBUF_SIZE];

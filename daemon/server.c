@@ -23,6 +23,7 @@
 #include "crash.h"
 #include "conn.h"
 #include "conntable.h"
+#include "counters.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "options.h"
@@ -78,9 +79,11 @@ server_new(const struct conf_server *conf, const struct server_env *env)
 	ratelimit_init(&srv->shared->ratelimit, conf->name,
 	    server_ratelimit_wake, srv);
 	/* Never more sources in flight than requests in flight. */
-	if (conf->max_per_source > 0 && (srv->persource = persource_new(
+	if ((srv->counters = counters_new()) == NULL ||
+	    (conf->max_per_source > 0 && (srv->persource = persource_new(
 	    (unsigned)conf->max_per_source, (unsigned)conf->max_children +
-	    1)) == NULL) {
+	    1)) == NULL)) {
+		counters_unref(srv->counters);
 		munmap(srv->shared, sizeof(*srv->shared));
 		free(srv);
 		return NULL;
@@ -125,6 +128,7 @@ server_free(struct ss_server *srv)
 	/* Counts of the last second, now that nothing adds to them. */
 	ratelimit_flush(&srv->shared->ratelimit, true);
 	munmap(srv->shared, sizeof(*srv->shared));
+	counters_unref(srv->counters);
 	persource_free(srv->persource);
 	free(srv);
 }
@@ -251,14 +255,21 @@ server_where(const struct ss_server *srv, char *buf, size_t size)
 void
 server_log_status(struct ss_server *srv, const char *state)
 {
+	const struct counters *c = srv->counters;
 	char where[ADDR_NAME_MAX];
 
 	log_notice("server %s: %s %s %s, %s, %d workers, handler %s %s: "
-	    "requests: %u in flight, %llu since start", srv->name, state,
-	    srv->transport->name, server_where(srv, where, sizeof(where)),
-	    srv->concurrency->name, srv->conf->workers, srv->handler->name,
-	    srv->handler->version, atomic_load(&srv->shared->active),
-	    atomic_load(&srv->shared->requests));
+	    "requests: %u in flight, %llu since start (%llu ok, %llu failed, "
+	    "%llu timed out, %llu cut), %llu refused, %llu bytes in, %llu "
+	    "bytes out", srv->name, state, srv->transport->name,
+	    server_where(srv, where, sizeof(where)), srv->concurrency->name,
+	    srv->conf->workers, srv->handler->name, srv->handler->version,
+	    atomic_load(&c->in_flight), counters_requests(c),
+	    atomic_load(&c->ended[COUNTERS_OK]),
+	    atomic_load(&c->ended[COUNTERS_FAILED]),
+	    atomic_load(&c->ended[COUNTERS_TIMED_OUT]),
+	    atomic_load(&c->ended[COUNTERS_CUT]), counters_refusals(c),
+	    atomic_load(&c->bytes_in), atomic_load(&c->bytes_out));
 }
 
 static bool
@@ -303,6 +314,7 @@ server_accept_one(struct ss_server *srv, struct backoff *b)
 		conntable_release(srv->env->conns);
 	}
 	if (r == 1) {
+		counters_accepted(srv->counters);
 		if (b->failing && b->logged)
 			log_notice("server %s: accepting again", srv->name);
 		b->failing = false;

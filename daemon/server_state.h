@@ -22,6 +22,7 @@
 struct conf_server;
 struct conf;
 struct options_report;
+struct counters;
 struct conntable;
 struct plugin;
 struct transport_ops;
@@ -31,9 +32,6 @@ struct concurrency_ops;
 struct server_shared {
 	/* clock_now() of the last request begun, in nanoseconds. */
 	_Atomic long long last_request_ns;
-	/* Requests begun, and running their hooks, in any process. */
-	atomic_ullong requests;
-	atomic_uint active;
 	/* Refusals and drops counted for the once-a-second log lines. */
 	struct ratelimit ratelimit;
 };
@@ -59,6 +57,7 @@ struct ss_server {
 	const struct ss_handler *handler;
 	void *data;			/* the plugin's, per server */
 	struct server_shared *shared;
+	struct counters *counters;	/* shared too, and across a reload */
 	struct persource *persource;	/* max_per_source counts, or NULL */
 	bool child;			/* this copy lives in a forked child */
 	bool initialized;		/* init succeeded: fini is owed */
