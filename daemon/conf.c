@@ -105,6 +105,8 @@ conf_error(struct conf *conf, int line, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
+	if (conf->text)
+		line = 0;
 	if (msg == NULL || (line > 0 ? asprintf(&full, "%s:%d: %s",
 	    conf->path, line, msg) : asprintf(&full, "%s: %s", conf->path,
 	    msg)) < 0)
@@ -656,8 +658,9 @@ conf_server_plugin_lines(struct conf *conf, struct conf_server *srv,
 	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
 
 	srv->handler_file = file != NULL ? file : conf->path;
-	srv->handler_line = member_line(group, "handler");
-	srv->options_line = srv->options != NULL ? line_of(srv->options) : 0;
+	srv->handler_line = conf->text ? 0 : member_line(group, "handler");
+	srv->options_line = srv->options != NULL && !conf->text ?
+	    line_of(srv->options) : 0;
 }
 
 static void
@@ -736,20 +739,26 @@ conf_root(struct conf *conf)
 }
 
 static void
-conf_read(struct conf *conf)
+conf_read(struct conf *conf, const char *text)
 {
 	char *copy, *dir;
+	int ok;
 
 	config_init(&conf->cfg);
 	conf->cfg_loaded = true;
-	/* @include paths are relative to the including file. */
-	copy = strdup(conf->path);
-	if (copy != NULL) {
-		dir = dirname(copy);
-		config_set_include_dir(&conf->cfg, dir);
-		free(copy);
+	if (text != NULL) {
+		ok = config_read_string(&conf->cfg, text);
+	} else {
+		/* @include paths are relative to the including file. */
+		copy = strdup(conf->path);
+		if (copy != NULL) {
+			dir = dirname(copy);
+			config_set_include_dir(&conf->cfg, dir);
+			free(copy);
+		}
+		ok = config_read_file(&conf->cfg, conf->path);
 	}
-	if (config_read_file(&conf->cfg, conf->path) == CONFIG_TRUE) {
+	if (ok == CONFIG_TRUE) {
 		conf_root(conf);
 		return;
 	}
@@ -762,22 +771,37 @@ conf_read(struct conf *conf)
 		    config_error_text(&conf->cfg));
 }
 
-int
-conf_load(struct conf *conf, const char *path,
+static int
+conf_load_from(struct conf *conf, const char *path, const char *text,
     const char *default_plugin_dir)
 {
 	memset(conf, 0, sizeof(*conf));
 	conf->path = strdup(path);
 	if (conf->path == NULL)
 		return -1;
+	conf->text = text != NULL;
 	conf->plugin_dir = default_plugin_dir;
 	conf->log_level = LOG_INFO;
 	conf->log_target = LOG_TARGET_AUTO;
 	conf->uid = (uid_t)-1;
 	conf->gid = (gid_t)-1;
 	conf->shutdown_timeout = CONF_DEFAULT_SHUTDOWN_TIMEOUT;
-	conf_read(conf);
+	conf_read(conf, text);
 	return conf->nerrors == 0 ? 0 : -1;
+}
+
+int
+conf_load(struct conf *conf, const char *path,
+    const char *default_plugin_dir)
+{
+	return conf_load_from(conf, path, NULL, default_plugin_dir);
+}
+
+int
+conf_load_text(struct conf *conf, const char *text, const char *name,
+    const char *default_plugin_dir)
+{
+	return conf_load_from(conf, name, text, default_plugin_dir);
 }
 
 void

@@ -9,7 +9,9 @@
 #define SS_CONF_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <libconfig.h>
@@ -71,7 +73,8 @@ struct conf_server {
 };
 
 struct conf {
-	char *path;
+	char *path;		/* or the name of a text (conf_load_text) */
+	bool text;		/* read from a text: no lines to report */
 	config_t cfg;		/* kept: strings and options point into it */
 	bool cfg_loaded;
 	const char *plugin_dir;
@@ -108,7 +111,31 @@ struct conf {
  */
 int conf_load(struct conf *conf, const char *path,
     const char *default_plugin_dir);
+/*
+ * Like conf_load, from a text built in memory (sockservd --serve). Its
+ * lines mean nothing to whoever gave it, so problems are reported as
+ * "NAME: what is wrong", and plugin problems with line 0 (conf_where).
+ */
+int conf_load_text(struct conf *conf, const char *text, const char *name,
+    const char *default_plugin_dir);
 void conf_free(struct conf *conf);
+
+/* Room for conf_where's "FILE:LINE". */
+#define CONF_WHERE_SIZE		(PATH_MAX + 16)
+
+/*
+ * "FILE:LINE" into buf for a message, or "FILE" alone when line is 0 (a
+ * text of conf_load_text has no lines); returns buf.
+ */
+static inline const char *
+conf_where(char *buf, size_t size, const char *file, int line)
+{
+	if (line > 0)
+		snprintf(buf, size, "%s:%d", file, line);
+	else
+		snprintf(buf, size, "%s", file);
+	return buf;
+}
 
 /* "error" ... "debug" to a syslog priority; -1 when unknown. */
 int conf_log_level(const char *name);

@@ -20,9 +20,15 @@
 #include "log.h"
 #include "pidfile.h"
 #include "process.h"
+#include "serve_args.h"
 
 #define EXIT_RUNTIME	1
 #define EXIT_CONFIG	2
+
+/* Long options without a short one. */
+enum {
+	OPT_SERVE = 256, OPT_CONCURRENCY, OPT_WORKERS, OPT_OPTION
+};
 
 struct options {
 	const char *config;
@@ -30,6 +36,9 @@ struct options {
 	const char *pid_file;
 	bool test;
 	bool foreground;
+	bool config_given;	/* -f */
+	bool serving;		/* --serve: serve.* instead of a file */
+	struct serve_args serve;
 };
 
 static void
@@ -38,6 +47,10 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: sockservd [-f FILE] [-t] [-F] [-p PIDFILE] [-l LEVEL] "
 	    "[-V] [-h]\n"
+	    "       sockservd --serve TRANSPORT:ADDRESS PLUGIN "
+	    "[--concurrency MODEL]\n"
+	    "                 [--workers N] [--option KEY=VALUE ...] "
+	    "[-l LEVEL]\n"
 	    "  -f, --config FILE     config file (default %s)\n"
 	    "  -t, --test-config     check the config, load and init every "
 	    "plugin, exit\n"
@@ -47,7 +60,48 @@ usage(FILE *out)
 	    "daemon.pid_file)\n"
 	    "  -l, --log-level LEVEL error|warning|notice|info|debug\n"
 	    "  -V, --version         print the version and exit\n"
-	    "  -h, --help            print this help and exit\n", SS_CONFFILE);
+	    "  -h, --help            print this help and exit\n"
+	    "  --serve TRANSPORT:ADDRESS PLUGIN\n"
+	    "                        serve one plugin without a config file, in "
+	    "the\n"
+	    "                        foreground: tcp:HOST:PORT, udp:HOST:PORT, "
+	    "unix:PATH,\n"
+	    "                        unix-dgram:PATH; PLUGIN a path to a .so "
+	    "or a name\n"
+	    "  --concurrency MODEL   with --serve: sync|threading|forking\n"
+	    "  --workers N           with --serve: N pre-spawned workers\n"
+	    "  --option KEY=VALUE    with --serve: a plugin option "
+	    "(repeatable)\n", SS_CONFFILE);
+}
+
+/* --serve's own checks, once every option is known. */
+static int
+options_check_serve(struct options *o, int argc, char **argv)
+{
+	const char *needs = o->serve.concurrency != NULL ? "--concurrency" :
+	    o->serve.workers != NULL ? "--workers" : o->serve.noptions > 0 ?
+	    "--option" : NULL;
+
+	if (!o->serving) {
+		if (needs == NULL)
+			return -1;
+		fprintf(stderr, "sockservd: %s needs --serve\n", needs);
+		return EXIT_CONFIG;
+	}
+	if (o->config_given) {
+		fprintf(stderr, "sockservd: --serve and -f exclude each other "
+		    "(--serve serves without a config file)\n");
+		return EXIT_CONFIG;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "sockservd: --serve needs a PLUGIN after "
+		    "TRANSPORT:ADDRESS (a path to a .so, or a plugin's "
+		    "name)\n");
+		return EXIT_CONFIG;
+	}
+	o->serve.plugin = argv[optind++];
+	o->foreground = true;
+	return -1;
 }
 
 /* Returns -1 to continue, or the exit status. */
@@ -62,23 +116,36 @@ options_parse(struct options *o, int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "serve", required_argument, NULL, OPT_SERVE },
+		{ "concurrency", required_argument, NULL, OPT_CONCURRENCY },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "option", required_argument, NULL, OPT_OPTION },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c;
+	int c, rc;
 
 	o->config = SS_CONFFILE;
 	while ((c = getopt_long(argc, argv, "f:tFp:l:Vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': o->config = optarg; break;
+		case 'f': o->config = optarg; o->config_given = true; break;
 		case 't': o->test = true; break;
 		case 'F': o->foreground = true; break;
 		case 'p': o->pid_file = optarg; break;
 		case 'l': o->log_level = optarg; break;
 		case 'V': printf("sockservd %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
+		case OPT_SERVE: o->serve.endpoint = optarg; o->serving = true;
+			break;
+		case OPT_CONCURRENCY: o->serve.concurrency = optarg; break;
+		case OPT_WORKERS: o->serve.workers = optarg; break;
+		case OPT_OPTION:
+			o->serve.options[o->serve.noptions++] = optarg;
+			break;
 		default: usage(stderr); return EXIT_CONFIG;
 		}
 	}
+	if ((rc = options_check_serve(o, argc, argv)) >= 0)
+		return rc;
 	if (optind < argc) {
 		fprintf(stderr, "sockservd: unexpected argument '%s'\n",
 		    argv[optind]);
@@ -107,8 +174,10 @@ conf_read_reporting(struct conf *conf, const struct options *o,
     const char *plugin_dir)
 {
 	size_t i;
+	int rc = o->serving ? serve_conf_load(conf, &o->serve, plugin_dir) :
+	    conf_load(conf, o->config, plugin_dir);
 
-	if (conf_load(conf, o->config, plugin_dir) == 0) {
+	if (rc == 0) {
 		log_set_level(o->log_level ? conf_log_level(o->log_level) :
 		    conf->log_level);
 		if (o->pid_file != NULL)
@@ -117,7 +186,7 @@ conf_read_reporting(struct conf *conf, const struct options *o,
 	}
 	for (i = 0; i < conf->nerrors; i++)
 		fprintf(stderr, "%s\n", conf->errors[i]);
-	if (conf->nerrors == 0)
+	if (conf->nerrors == 0 && !o->serving)
 		fprintf(stderr, "%s: cannot be read\n", o->config);
 	return -1;
 }
@@ -128,15 +197,18 @@ conf_read_reporting(struct conf *conf, const struct options *o,
  * every problem is reported at once.
  */
 static int
-config_test(struct daemon *d, const char *path, int loaded)
+config_test(struct daemon *d, const struct options *o, int loaded)
 {
 	int rc = daemon_init_plugins(d);
 
 	daemon_fini_plugins(d);
 	if (rc < 0 || loaded < 0)
 		return EXIT_CONFIG;
-	fprintf(stderr, "sockservd: configuration file %s test is successful\n",
-	    path);
+	if (o->serving)
+		fprintf(stderr, "sockservd: --serve test is successful\n");
+	else
+		fprintf(stderr, "sockservd: configuration file %s test is "
+		    "successful\n", o->config);
 	return 0;
 }
 
@@ -180,7 +252,7 @@ serve(struct daemon *d, const struct options *o)
 	    sizeof(pidbuf));
 	int report = -1, rc = 0, failure = EXIT_RUNTIME;
 
-	d->reload = daemon_reload;	/* SIGHUP */
+	d->reload = o->serving ? serve_reload : daemon_reload; /* SIGHUP */
 
 	if ((pid_file != NULL && pidfile_check(pid_file) < 0) ||
 	    daemon_signals_init(d) < 0 || activation_adopt(d) < 0 ||
@@ -241,9 +313,13 @@ main(int argc, char **argv)
 	struct daemon d;
 	int rc;
 
+	/* Room for every --option there could be. */
+	o.serve.options = calloc((size_t)argc, sizeof(*o.serve.options));
+	if (o.serve.options == NULL)
+		return EXIT_RUNTIME;
 	rc = options_parse(&o, argc, argv);
 	if (rc >= 0)
-		return rc;
+		goto out;
 	/* A reload re-reads it after detaching has moved us to "/". */
 	o.config = absolute_path(o.config, config_path, sizeof(config_path));
 	plugin_dir = default_plugin_dir();
@@ -252,17 +328,20 @@ main(int argc, char **argv)
 		if (conf != NULL)
 			conf_free(conf);
 		free(conf);
-		return EXIT_CONFIG;
+		rc = EXIT_CONFIG;
+		goto out;
 	}
 	if (daemon_create(&d, conf, plugin_dir, o.log_level ?
 	    conf_log_level(o.log_level) : -1) < 0)
 		rc = EXIT_RUNTIME;
 	else if (o.test)
-		rc = config_test(&d, o.config, daemon_load_plugins(&d));
+		rc = config_test(&d, &o, daemon_load_plugins(&d));
 	else if (daemon_load_plugins(&d) < 0)
 		rc = EXIT_CONFIG;
 	else
 		rc = serve(&d, &o);
 	daemon_destroy(&d);
+out:
+	free(o.serve.options);
 	return rc;
 }

@@ -101,19 +101,20 @@ options_vreport(struct ss_server *srv, const config_setting_t *at,
     const char *key, const char *fmt, va_list ap)
 {
 	struct options_report *r = srv->options_report;
-	char *msg = NULL, *line = NULL;
+	char *msg = NULL, *line = NULL, where[CONF_WHERE_SIZE];
 	const char *file;
 	int lineno, n;
 
 	file = options_where(srv, at, &lineno);
+	conf_where(where, sizeof(where), file, lineno);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	if (key != NULL)
-		n = asprintf(&line, "%s:%d: server %s: option %s: %s", file,
-		    lineno, srv->name, key, msg != NULL ? msg : "out of memory");
+		n = asprintf(&line, "%s: server %s: option %s: %s", where,
+		    srv->name, key, msg != NULL ? msg : "out of memory");
 	else
-		n = asprintf(&line, "%s:%d: server %s: plugin %s: %s", file,
-		    lineno, srv->name, srv->handler->name, msg != NULL ? msg :
+		n = asprintf(&line, "%s: server %s: plugin %s: %s", where,
+		    srv->name, srv->handler->name, msg != NULL ? msg :
 		    "out of memory");
 	if (n < 0)
 		line = NULL;

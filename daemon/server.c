@@ -138,13 +138,14 @@ server_load(struct ss_server *srv, const char *plugin_dir, bool fresh,
     uid_t trusted, char *error_r, size_t size)
 {
 	const struct conf_server *cs = srv->conf;
-	char why[PLUGIN_ERROR_SIZE];
+	char why[PLUGIN_ERROR_SIZE], where[CONF_WHERE_SIZE];
 
 	srv->plugin = plugin_open(cs->handler, plugin_dir, fresh, trusted,
 	    why, sizeof(why));
 	if (srv->plugin == NULL) {
-		snprintf(error_r, size, "%s:%d: server %s: %s",
-		    cs->handler_file, cs->handler_line, srv->name, why);
+		snprintf(error_r, size, "%s: server %s: %s", conf_where(where,
+		    sizeof(where), cs->handler_file, cs->handler_line),
+		    srv->name, why);
 		return -1;
 	}
 	srv->handler = &srv->plugin->handler;
@@ -162,6 +163,7 @@ int
 server_init(struct ss_server *srv, char *error_r, size_t size)
 {
 	const struct conf_server *cs = srv->conf;
+	char where[CONF_WHERE_SIZE];
 	int rc = 0;
 
 	options_begin(srv);
@@ -174,10 +176,10 @@ server_init(struct ss_server *srv, char *error_r, size_t size)
 		return -1;
 	}
 	if (rc != 0) {
-		snprintf(error_r, size, "%s:%d: server %s: plugin %s: init "
-		    "refused its options", cs->handler_file, cs->options_line ?
-		    cs->options_line : cs->handler_line, srv->name,
-		    srv->plugin->path);
+		snprintf(error_r, size, "%s: server %s: plugin %s: init "
+		    "refused its options", conf_where(where, sizeof(where),
+		    cs->handler_file, cs->options_line ? cs->options_line :
+		    cs->handler_line), srv->name, srv->plugin->path);
 		return -1;
 	}
 	srv->initialized = true;
