@@ -240,8 +240,7 @@ server_request_end(struct ss_server *srv)
 		server_wake(srv);
 }
 
-/* The address the socket really has: systemd's may differ from listen. */
-static const char *
+const char *
 server_where(const struct ss_server *srv, char *buf, size_t size)
 {
 	struct sockaddr_storage ss;

@@ -60,6 +60,12 @@ void server_join(struct ss_server *srv);
  */
 void server_work(struct ss_server *srv);
 
+/*
+ * The address the socket really has (systemd's may differ from listen),
+ * in buf or srv's own configuration.
+ */
+const char *server_where(const struct ss_server *srv, char *buf, size_t size);
+
 /* SIGUSR1: one line saying how srv is doing. */
 void server_log_status(struct ss_server *srv, const char *state);
 
