@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 
 #include "addr.h"
@@ -81,6 +82,7 @@ static const struct conf_key daemon_keys[] = {
 	{ "group",		K_STRING,  DMN(group), 0, 0 },
 	{ "pid_file",		K_STRING,  DMN(pid_file), 0, 0 },
 	{ "log_target",		K_STRING,  NOFIELD, 0, 0 },
+	{ "control",		K_STRING,  DMN(control), 0, 0 },
 	{ NULL, K_PENDING, 0, 0, 0 }
 };
 
@@ -350,6 +352,23 @@ conf_daemon_ids(struct conf *conf, const config_setting_t *group)
 		    "without 'user' (expected user = \"...\"; as well)");
 }
 
+/* The control socket's path must fit a unix socket address. */
+static void
+conf_daemon_control(struct conf *conf, const config_setting_t *group)
+{
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+	if (conf->control == NULL)
+		return;
+	if (conf->control[0] == '\0')
+		conf_error(conf, member_line(group, "control"), "'control' is "
+		    "empty (expected the path of the control socket)");
+	else if (strlen(conf->control) > max)
+		conf_error(conf, member_line(group, "control"), "'control' is "
+		    "%zu bytes long (expected a path of at most %zu bytes, as "
+		    "a unix socket's)", strlen(conf->control), max);
+}
+
 static void
 conf_daemon(struct conf *conf, const config_setting_t *group)
 {
@@ -361,6 +380,7 @@ conf_daemon(struct conf *conf, const config_setting_t *group)
 	conf_apply_group(conf, group, daemon_keys, "daemon", conf);
 	conf_daemon_log(conf, group);
 	conf_daemon_ids(conf, group);
+	conf_daemon_control(conf, group);
 }
 
 static void

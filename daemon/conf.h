@@ -85,6 +85,7 @@ struct conf {
 	uid_t uid;		/* (uid_t)-1: no user */
 	gid_t gid;		/* (gid_t)-1: the user's primary group */
 	const char *pid_file;
+	const char *control;	/* the control socket's path, or NULL */
 	double shutdown_timeout;
 	struct conf_server *servers;
 	size_t nservers;

@@ -68,6 +68,8 @@ daemon_child_hook(void *arg, void *ctx)
 	close(d->signal_fd);
 	close(d->done_fd);
 	d->signal_fd = d->done_fd = -1;
+	if (d->control.arg != NULL)
+		d->control.child_close(d->control.arg);
 }
 
 int
@@ -81,6 +83,7 @@ daemon_create(struct daemon *d, struct conf *conf,
 	d->default_plugin_dir = default_plugin_dir;
 	d->log_level_option = log_level_option;
 	d->pid = getpid();
+	d->started = clock_now();
 	d->signal_fd = d->done_fd = -1;
 	if (conntable_init(&d->conns) < 0) {
 		conf_free(conf);
@@ -509,12 +512,13 @@ daemon_cut_due(struct daemon *d)
 int
 daemon_run(struct daemon *d)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[2 + DAEMON_SOURCE_NPOLL] = {
 		{ .fd = d->signal_fd, .events = POLLIN },
 		{ .fd = d->done_fd, .events = POLLIN },
 	};
 	double watchdog = notify_watchdog_interval(), next_ping = 0, wake;
-	double next_cut, exit_at = 0, next_status = 0, status_at;
+	double next_cut, exit_at = 0, next_status = 0, status_at, control_at;
+	size_t ncontrol;
 	char last_status[192] = "";
 	struct signalfd_siginfo si;
 	eventfd_t n;
@@ -539,7 +543,15 @@ daemon_run(struct daemon *d)
 			wake = next_cut;
 		if (exit_at > 0 && (wake == 0 || exit_at < wake))
 			wake = exit_at;
-		if (poll(pfd, 2, wake > 0 ? clock_poll_ms(wake) : -1) < 0) {
+		ncontrol = 0;
+		if (d->control.arg != NULL) {
+			ncontrol = d->control.pollfds(d->control.arg, pfd + 2);
+			control_at = d->control.deadline(d->control.arg);
+			if (control_at > 0 && (wake == 0 || control_at < wake))
+				wake = control_at;
+		}
+		if (poll(pfd, 2 + ncontrol, wake > 0 ? clock_poll_ms(wake) :
+		    -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_errno(LOG_ERR, "poll");
@@ -552,6 +564,9 @@ daemon_run(struct daemon *d)
 			daemon_signal(d, &si, &exit_at);
 		if (eventfd_read(d->done_fd, &n) == 0)
 			daemon_collect(d);
+		if (d->control.arg != NULL)
+			d->control.serve(d->control.arg, pfd + 2, ncontrol,
+			    exit_at > 0);
 	}
 	for (i = 0; i < d->nservers; i++)
 		server_join(d->servers[i]);

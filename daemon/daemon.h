@@ -4,6 +4,7 @@
 #ifndef SS_DAEMON_H
 #define SS_DAEMON_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -14,6 +15,27 @@
 #include "server.h"
 
 struct conf;
+struct strbuf;
+
+/* What a daemon_source may add to the main loop's poll. */
+#define DAEMON_SOURCE_NPOLL	32
+
+/*
+ * Something the main loop serves besides signals, through these hooks
+ * (the control socket: control.c sits above this file, which knows it
+ * only so). pollfds fills up to DAEMON_SOURCE_NPOLL entries; deadline is
+ * when serve must run even if nothing polled is ready (0: never); serve
+ * gets them back after poll, with whether the daemon is stopping;
+ * child_close closes its descriptors in a forked child.
+ */
+struct daemon_source {
+	void *arg;			/* NULL: no source */
+	size_t (*pollfds)(void *arg, struct pollfd *pfd);
+	double (*deadline)(void *arg);
+	void (*serve)(void *arg, const struct pollfd *pfd, size_t n,
+	    bool stopping);
+	void (*child_close)(void *arg);
+};
 
 struct daemon {
 	struct conf *conf;		/* the configuration being served */
@@ -49,6 +71,13 @@ struct daemon {
 	 * up into it.
 	 */
 	void (*reload)(struct daemon *d);
+	/*
+	 * While set, the reload also appends each error line it logs
+	 * here: empty afterwards means the new configuration was applied.
+	 */
+	struct strbuf *reload_errors;
+	double started;			/* clock_now() at daemon_create */
+	struct daemon_source control;	/* the control socket, if any */
 };
 
 /*

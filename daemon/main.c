@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "crash.h"
 #include "activation.h"
+#include "control.h"
 #include "daemon.h"
 #include "reload.h"
 #include "log.h"
@@ -258,10 +259,16 @@ serve(struct daemon *d, const struct options *o)
 	    daemon_signals_init(d) < 0 || activation_adopt(d) < 0 ||
 	    daemon_open(d) < 0)
 		return EXIT_RUNTIME;
+	/* Owned by the user the daemon becomes, so it can remove it. */
+	if (conf->control != NULL && control_open(d, conf->control, conf->uid,
+	    conf->gid) < 0)
+		return EXIT_RUNTIME;
 	/* Before detaching, so a log target that fails says so. */
 	if (log_set_target((enum log_target)conf->log_target, detach) < 0 ||
-	    (detach && (report = process_detach()) < 0))
+	    (detach && (report = process_detach()) < 0)) {
+		control_close(d);
 		return EXIT_RUNTIME;
+	}
 	if (pid_file != NULL && pidfile_write(pid_file) < 0)
 		goto fail;
 	/* A plugin that refuses its options is a configuration error. */
@@ -283,6 +290,7 @@ serve(struct daemon *d, const struct options *o)
 	}
 	process_report(report, rc);
 	daemon_run(d);
+	control_close(d);
 	daemon_fini_plugins(d);
 	if (pid_file != NULL)
 		pidfile_remove(pid_file);
@@ -297,6 +305,7 @@ serve(struct daemon *d, const struct options *o)
 		_exit(rc);
 	return rc;
 fail:
+	control_close(d);
 	process_report(report, failure);
 	if (pid_file != NULL)
 		pidfile_remove(pid_file);

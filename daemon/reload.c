@@ -10,6 +10,8 @@
  * socket: their requests in flight finish on the code they started on,
  * and their plugins are finied and closed after their last request.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,7 @@
 #include "plugin.h"
 #include "reload.h"
 #include "server.h"
+#include "strbuf.h"
 #include "transport.h"
 
 /* The servers that will replace the running ones, until committed. */
@@ -31,6 +34,27 @@ struct successor {
 	struct ss_server **predecessors;	/* same socket, or NULL */
 	size_t n;
 };
+
+static void reload_error(const struct daemon *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Every error of a reload is logged, and also handed to whoever asked
+ * for the reload when it gave a sink (the control socket's reply).
+ */
+static void
+reload_error(const struct daemon *d, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_error("%s", line);
+	if (d->reload_errors != NULL)
+		strbuf_printf(d->reload_errors, "%s\n", line);
+}
 
 /* The running server listening where conf says, or NULL. */
 static struct ss_server *
@@ -61,7 +85,7 @@ reload_plugin(const struct daemon *d, struct ss_server *srv,
 	size_t i;
 
 	if (path == NULL) {
-		log_error("out of memory");
+		reload_error(d, "out of memory");
 		return -1;
 	}
 	for (i = 0; i < d->nservers; i++) {
@@ -76,7 +100,7 @@ reload_plugin(const struct daemon *d, struct ss_server *srv,
 	free(path);
 	if (server_load(srv, plugin_dir, true, conf->uid, error,
 	    sizeof(error)) < 0) {
-		log_error("%s", error);
+		reload_error(d, "%s", error);
 		return -1;
 	}
 	return 0;
@@ -105,7 +129,7 @@ reload_discard(struct successor *next)
 
 /* An error of server_init: one log line per problem it found. */
 static void
-reload_log_lines(char *text)
+reload_log_lines(const struct daemon *d, char *text)
 {
 	char *line, *next;
 
@@ -113,7 +137,7 @@ reload_log_lines(char *text)
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
-		log_error("%s", line);
+		reload_error(d, "%s", line);
 	}
 }
 
@@ -127,7 +151,7 @@ reload_build_one(struct daemon *d, struct successor *next, size_t i)
 	char error[SERVER_ERROR_SIZE];
 
 	if (srv == NULL) {
-		log_error("out of memory");
+		reload_error(d, "out of memory");
 		return -1;
 	}
 	next->servers[next->n] = srv;
@@ -144,10 +168,16 @@ reload_build_one(struct daemon *d, struct successor *next, size_t i)
 		    old->conf->request_timeout == cs->request_timeout &&
 		    old->conf->tcp_nodelay == cs->tcp_nodelay;
 	}
-	if (reload_plugin(d, srv, next->conf) < 0 || server_open(srv) < 0)
+	if (reload_plugin(d, srv, next->conf) < 0)
 		return -1;
+	if (server_open(srv) < 0) {
+		/* server_open has logged the system's reason. */
+		reload_error(d, "server %s: cannot open its socket %s (the log "
+		    "says why)", cs->name, cs->listen);
+		return -1;
+	}
 	if (server_init(srv, error, sizeof(error)) < 0) {
-		reload_log_lines(error);
+		reload_log_lines(d, error);
 		return -1;
 	}
 	return 0;
@@ -161,7 +191,7 @@ reload_build(struct daemon *d, struct successor *next)
 	next->servers = calloc(n, sizeof(*next->servers));
 	next->predecessors = calloc(n, sizeof(*next->predecessors));
 	if (next->servers == NULL || next->predecessors == NULL) {
-		log_error("out of memory");
+		reload_error(d, "out of memory");
 		return -1;
 	}
 	for (i = 0; i < n; i++)
@@ -222,7 +252,7 @@ daemon_reload(struct daemon *d)
 	log_notice("SIGHUP: reloading %s", d->conf->path);
 	next.conf = calloc(1, sizeof(*next.conf));
 	if (next.conf == NULL || daemon_keep_conf(d, next.conf) < 0) {
-		log_error("reload failed: out of memory");
+		reload_error(d, "reload failed: out of memory");
 		free(next.conf);
 		daemon_notify_ready(d);
 		return;
@@ -231,15 +261,15 @@ daemon_reload(struct daemon *d)
 	d->nconfs--;
 	if (conf_load(next.conf, d->conf->path, d->default_plugin_dir) < 0) {
 		for (i = 0; i < next.conf->nerrors; i++)
-			log_error("%s", next.conf->errors[i]);
-		log_error("reload failed; still serving the previous "
+			reload_error(d, "%s", next.conf->errors[i]);
+		reload_error(d, "reload failed; still serving the previous "
 		    "configuration");
 		reload_discard(&next);
 		daemon_notify_ready(d);
 		return;
 	}
 	if (reload_build(d, &next) < 0) {
-		log_error("reload failed; still serving the previous "
+		reload_error(d, "reload failed; still serving the previous "
 		    "configuration");
 		reload_discard(&next);
 		daemon_notify_ready(d);

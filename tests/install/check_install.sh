@@ -35,13 +35,14 @@ echo "ok: make install DESTDIR=..."
 installed() {
 	find "$root" -path "*/$1" \( -type f -o -type l \) | head -n 1
 }
-for rel in sbin/sockservd bin/sockserv-bench lib/sockserv/plugins/echo.so \
+for rel in sbin/sockservd sbin/sockservctl bin/sockserv-bench lib/sockserv/plugins/echo.so \
 	lib/sockserv/plugins/upper.so lib/sockserv/plugins/timestamp.so \
 	lib/sockserv/plugins/upload.so lib/sockserv/plugins/discard.so \
 	lib/sockserv/plugins/chargen.so lib/sockserv/plugins/daytime.so \
 	lib/sockserv/plugins/time.so share/man/man7/sockserv-plugins.7 \
 	include/sockserv/plugin.h lib/pkgconfig/sockserv.pc \
-	share/man/man8/sockservd.8 share/man/man5/sockserv.conf.5 \
+	share/man/man8/sockservd.8 share/man/man8/sockservctl.8 \
+	share/man/man5/sockserv.conf.5 \
 	share/man/man3/sockserv-plugin.3 share/man/man1/sockserv-bench.1 \
 	etc/sockserv/sockserv.conf \
 	lib/systemd/system/sockservd.service \

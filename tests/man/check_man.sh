@@ -4,7 +4,7 @@ set -u
 srcdir=${SS_SRCDIR:-$(dirname "$0")/../..}
 status=0
 for page in sockservd.8 sockserv.conf.5 sockserv-plugin.3 sockserv-plugins.7 \
-	sockserv-bench.1; do
+	sockserv-bench.1 sockservctl.8; do
 	out=$(groff -ww -man -Tutf8 -z "$srcdir/man/$page" 2>&1)
 	if [ -n "$out" ]; then
 		echo "FAIL: man/$page:"

@@ -1274,6 +1274,58 @@ static TCase *tcase_log_level(void)
 	return tc;
 }
 
+/* daemon.control: a path, absent by default (no control socket). */
+START_TEST(test_control_absent_by_default)
+{
+	load_minimal();
+	ck_assert_ptr_null(conf.control);
+}
+END_TEST
+
+START_TEST(test_control_path)
+{
+	LOAD(.daemon = "control = \"/run/sockserv/control.sock\";");
+	ck_assert_msg(load_ret == 0, "errors:%s", all_errors());
+	ck_assert_str_eq(conf.control, "/run/sockserv/control.sock");
+}
+END_TEST
+
+START_TEST(test_control_empty)
+{
+	LOAD(.daemon = "control = \"\";");
+	expect_one_error(LINE_DAEMON_EXTRA, "control");
+}
+END_TEST
+
+START_TEST(test_control_too_long)
+{
+	char settings[256];
+
+	snprintf(settings, sizeof(settings), "control = \"/%0120d\";", 0);
+	LOAD(.daemon = settings);
+	expect_one_error(LINE_DAEMON_EXTRA, "control");
+}
+END_TEST
+
+START_TEST(test_control_wrong_type)
+{
+	LOAD(.daemon = "control = 7;");
+	expect_one_error(LINE_DAEMON_EXTRA, "control");
+}
+END_TEST
+
+static TCase *tcase_control(void)
+{
+	TCase *tc = tcase_with_files("control");
+
+	tcase_add_test(tc, test_control_absent_by_default);
+	tcase_add_test(tc, test_control_path);
+	tcase_add_test(tc, test_control_empty);
+	tcase_add_test(tc, test_control_too_long);
+	tcase_add_test(tc, test_control_wrong_type);
+	return tc;
+}
+
 static Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -1287,6 +1339,7 @@ static Suite *conf_suite(void)
 	suite_add_tcase(s, tcase_not_supported());
 	suite_add_tcase(s, tcase_request_limits());
 	suite_add_tcase(s, tcase_log_level());
+	suite_add_tcase(s, tcase_control());
 	return s;
 }
 
