@@ -20,6 +20,7 @@ struct daemon {
 	const char *default_plugin_dir;
 	int log_level_option;		/* -l, or -1: the file's log_level */
 	pid_t pid;
+	double started;			/* clock_now() at daemon_create */
 	struct ss_server **servers;	/* serving conf */
 	size_t nservers;
 	/* Servers a reload replaced, finishing their requests. */
