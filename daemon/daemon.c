@@ -13,6 +13,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "config.h"
+
 #include "clock.h"
 #include "concurrency.h"
 #include "conf.h"
@@ -22,6 +24,8 @@
 #include "notify.h"
 #include "server.h"
 #include "signals.h"
+#include "stats.h"
+#include "strbuf.h"
 #include "transport.h"
 
 /*
@@ -72,6 +76,26 @@ daemon_child_hook(void *arg, void *ctx)
 		d->control.child_close(d->control.arg);
 }
 
+/*
+ * server_env's render_metrics: every server serving now, for ss_metrics.
+ * A reload swaps `servers` under the connection table's exclusive lock,
+ * so its read side keeps the list whole while it is walked. In a forked
+ * child the list is the one of the fork, its counters live (shared).
+ */
+static void
+daemon_render_metrics(void *arg, struct strbuf *out)
+{
+	struct daemon *d = arg;
+	struct stats_source src;
+
+	conntable_hold(&d->conns);
+	src = (struct stats_source){ .servers = d->servers,
+	    .nservers = d->nservers, .uptime = clock_now() - d->started,
+	    .version = PACKAGE_VERSION };
+	stats_prometheus(&src, out);
+	conntable_release(&d->conns);
+}
+
 int
 daemon_create(struct daemon *d, struct conf *conf,
     const char *default_plugin_dir, int log_level_option)
@@ -93,7 +117,8 @@ daemon_create(struct daemon *d, struct conf *conf,
 	d->conns.child_hook = daemon_child_hook;
 	d->conns.hook_arg = d;
 	d->env = (struct server_env){ .conf = conf, .conns = &d->conns,
-	    .done_fd = -1 };
+	    .done_fd = -1, .render_metrics = daemon_render_metrics,
+	    .render_arg = d };
 	if (daemon_keep_conf(d, conf) < 0) {
 		conf_free(conf);
 		free(conf);

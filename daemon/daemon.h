@@ -42,6 +42,7 @@ struct daemon {
 	const char *default_plugin_dir;
 	int log_level_option;		/* -l, or -1: the file's log_level */
 	pid_t pid;
+	double started;			/* clock_now() at daemon_create */
 	struct ss_server **servers;	/* serving conf */
 	size_t nservers;
 	/* Servers a reload replaced, finishing their requests. */
@@ -76,7 +77,6 @@ struct daemon {
 	 * here: empty afterwards means the new configuration was applied.
 	 */
 	struct strbuf *reload_errors;
-	double started;			/* clock_now() at daemon_create */
 	struct daemon_source control;	/* the control socket, if any */
 };
 

@@ -78,6 +78,7 @@ request_free(struct ss_request *req)
 	if (req->in != req->rbuf)
 		free(req->in);
 	free(req->line);
+	free(req->metrics);
 	free(req->out);
 	free(req);
 }

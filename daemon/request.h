@@ -44,6 +44,7 @@ struct ss_request {
 	size_t rpos, rlen;	/* unread input is in[rpos..rlen) */
 	char *line;		/* ss_getline's line (owned), or NULL */
 	size_t linecap;
+	char *metrics;		/* ss_metrics's text (owned), or NULL */
 	char *out;		/* a datagram's reply (owned), or NULL */
 	size_t outlen;
 	size_t bytes_in, bytes_out;	/* for the access log line */

@@ -27,6 +27,7 @@ struct conntable;
 struct plugin;
 struct transport_ops;
 struct concurrency_ops;
+struct strbuf;
 
 /* Shared with forked children (MAP_SHARED), so they can report back. */
 struct server_shared {
@@ -40,11 +41,16 @@ struct server_shared {
  * What a server gets from whoever runs it, shared by all its servers:
  * the whole configuration (daemon-wide settings), the connection table
  * forks consult, and an eventfd each server thread writes as its last act.
+ * render_metrics (NULL when nobody provides it) appends every server's
+ * counters as Prometheus text, for ss_metrics: from any thread or forked
+ * child, so the owner guards its list of servers itself.
  */
 struct server_env {
 	const struct conf *conf;
 	struct conntable *conns;
 	int done_fd;
+	void (*render_metrics)(void *arg, struct strbuf *out);
+	void *render_arg;
 };
 
 struct ss_server {

@@ -483,6 +483,21 @@ int ss_access(ss_server *srv, const char *path, int mode);
  */
 const char *ss_server_user(ss_server *srv);
 
+/*
+ * The daemon's counters (requests by how they ended, refusals by reason,
+ * bytes, a latency histogram, ...) for every server it serves now, in
+ * Prometheus's text exposition format 0.0.4, NUL-terminated; *len, unless
+ * len is NULL, receives its length. Each series carries the labels
+ * server, transport and model. The counters live in memory the daemon
+ * shares with its threads and forked processes, so the values are live
+ * in every model; in a forked process the servers listed are those of
+ * the fork (a reload since is not seen). The text is owned by the
+ * request and valid until its next ss_metrics or its end. NULL, with
+ * errno ENOMEM, when out of memory. Safe from any request hook; the
+ * shipped metrics plugin serves it over HTTP.
+ */
+const char *ss_metrics(ss_request *req, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -39,7 +39,8 @@ for rel in sbin/sockservd sbin/sockservctl bin/sockserv-bench lib/sockserv/plugi
 	lib/sockserv/plugins/upper.so lib/sockserv/plugins/timestamp.so \
 	lib/sockserv/plugins/upload.so lib/sockserv/plugins/discard.so \
 	lib/sockserv/plugins/chargen.so lib/sockserv/plugins/daytime.so \
-	lib/sockserv/plugins/time.so share/man/man7/sockserv-plugins.7 \
+	lib/sockserv/plugins/time.so lib/sockserv/plugins/metrics.so \
+	share/man/man7/sockserv-plugins.7 \
 	include/sockserv/plugin.h lib/pkgconfig/sockserv.pc \
 	share/man/man8/sockservd.8 share/man/man8/sockservctl.8 \
 	share/man/man5/sockserv.conf.5 \
