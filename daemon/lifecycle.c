@@ -124,6 +124,7 @@ lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
 {
 	struct ss_server *srv = req->srv;
 	char result[48], line[512];
+	double took = clock_now() - req->started;
 
 	if (log_get_level() < LOG_INFO || (outcome != OUTCOME_REFUSED &&
 	    !srv->conf->access_log))
@@ -138,12 +139,16 @@ lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
 		    "ok" : outcome == OUTCOME_REFUSED ? "refused" :
 		    outcome == OUTCOME_CUT ? "cut at stop" : "undeliverable");
 	snprintf(line, sizeof(line), "server %s: %s in=%zu out=%zu time=%.3fs "
-	    "%s", srv->name, req->name, req->bytes_in, req->bytes_out,
-	    clock_now() - req->started, result);
+	    "%s", srv->name, req->name, req->bytes_in, req->bytes_out, took,
+	    result);
 	if (outcome == OUTCOME_REFUSED)
-		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_VERIFY, "%s", line);
+		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_VERIFY, "%s",
+		    line);
 	else
-		log_info("%s", line);
+		log_access(&(struct log_access){ .server = srv->name,
+		    .client = req->name, .bytes_in = req->bytes_in,
+		    .bytes_out = req->bytes_out, .duration_us =
+		    (unsigned long long)(took * 1e6), .result = result }, line);
 }
 
 /* The request's end in its server's counters. */

@@ -5,6 +5,8 @@
  * from threads and forked children never interleave and fork() can never
  * catch a log lock held.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -17,6 +19,12 @@
 #include <unistd.h>
 
 #include "log.h"
+
+#ifdef HAVE_LIBSYSTEMD
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+#endif
 
 static atomic_int log_level = LOG_INFO;
 static enum log_target log_target = LOG_TARGET_STDERR;
@@ -190,6 +198,60 @@ log_errno(int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_msg(level, "%s: %s", msg, strerror(saved));
+}
+
+#ifdef HAVE_LIBSYSTEMD
+/* One "NAME=value" field of at most `size` bytes in buf, as an iovec. */
+static struct iovec
+log_field(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static struct iovec
+log_field(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	return (struct iovec){ .iov_base = buf,
+	    .iov_len = (size_t)n < size ? (size_t)n : size - 1 };
+}
+
+static bool
+log_access_journal(const struct log_access *a, const char *line)
+{
+	char f[8][600];
+	struct iovec iov[8];
+
+	iov[0] = log_field(f[0], sizeof(f[0]), "MESSAGE=%s", line);
+	iov[1] = log_field(f[1], sizeof(f[1]), "PRIORITY=%d", LOG_INFO);
+	iov[2] = log_field(f[2], sizeof(f[2]), "SERVER=%s", a->server);
+	iov[3] = log_field(f[3], sizeof(f[3]), "CLIENT=%s", a->client);
+	iov[4] = log_field(f[4], sizeof(f[4]), "BYTES_IN=%zu", a->bytes_in);
+	iov[5] = log_field(f[5], sizeof(f[5]), "BYTES_OUT=%zu", a->bytes_out);
+	iov[6] = log_field(f[6], sizeof(f[6]), "DURATION_US=%llu",
+	    a->duration_us);
+	iov[7] = log_field(f[7], sizeof(f[7]), "RESULT=%s", a->result);
+	return sd_journal_sendv(iov, 8) >= 0;
+}
+#endif
+
+void
+log_access(const struct log_access *a, const char *line)
+{
+	if (LOG_INFO > atomic_load(&log_level))
+		return;
+#ifdef HAVE_LIBSYSTEMD
+	if (log_target == LOG_TARGET_JOURNAL && log_access_journal(a, line))
+		return;
+#else
+	(void)a;
+#endif
+	log_msg(LOG_INFO, "%s", line);
 }
 
 /* --- the crash line: async-signal-safe ----------------------------------- */

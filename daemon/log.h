@@ -39,6 +39,24 @@ void log_errno(int level, const char *fmt, ...)
 void log_vmsg(int level, const char *prefix, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/* What an access line says, field by field, for the journal. */
+struct log_access {
+	const char *server;
+	const char *client;
+	size_t bytes_in, bytes_out;
+	unsigned long long duration_us;
+	const char *result;
+};
+
+/*
+ * The per-request line `line` at info. Logging to the journal, it goes
+ * through sd_journal_sendv with the fields SERVER=, CLIENT=, BYTES_IN=,
+ * BYTES_OUT=, DURATION_US= and RESULT= besides MESSAGE=, so journalctl
+ * can select on them; elsewhere (or should the journal refuse it) it is
+ * an ordinary line.
+ */
+void log_access(const struct log_access *a, const char *line);
+
 /*
  * Writes one critical line made of `parts` (a NULL-terminated list of
  * strings) with nothing but async-signal-safe calls: for a signal

@@ -163,6 +163,44 @@ START_TEST(test_status_for_systemd)
 }
 END_TEST
 
+/*
+ * Logging to the journal, each access line goes through sd_journal_sendv
+ * with its fields, so journalctl can select on them. A shim stands in for
+ * journald (tests/fixtures/journal.c) and keeps what the daemon sent.
+ */
+START_TEST(test_access_fields_to_journal)
+{
+	const char *conf, *journal, *name;
+	char text[16384];
+	struct h_daemon d;
+	int port, fd;
+
+	port = h_free_port();
+	journal = h_path("%s/journal.txt", h_tmpdir());
+	conf = h_write_file("c.conf", counters_conf, "threading", 0, port, "");
+	h_daemon_start_env(&d, conf, NULL, (const char *const[]){
+	    "INVOCATION_ID=0123456789abcdef0123456789abcdef",
+	    h_path("LD_PRELOAD=%s", h_fixture("journal")),
+	    h_path("SS_JOURNAL_FILE=%s", journal), NULL });
+	h_daemon_wait_port(&d, port);
+	fd = h_connect(port);
+	name = h_client_name(fd);
+	h_send(fd, "hello\n");
+	h_expect(fd, "hello\n");
+	h_shutdown_write(fd);
+	h_expect_eof(fd);
+	close(fd);
+	h_expect_clean_stop(&d);
+	h_read_file(journal, text, sizeof(text));
+	ck_assert_msg(strstr(text, h_path("SERVER=main\nCLIENT=%s\n"
+	    "BYTES_IN=6\nBYTES_OUT=6\nDURATION_US=", name)) != NULL &&
+	    strstr(text, "\nRESULT=ok\n") != NULL &&
+	    strstr(text, h_path("MESSAGE=server main: %s in=6 out=6 ", name))
+	    != NULL && strstr(text, "PRIORITY=6\n") != NULL, "the journal "
+	    "did not get the access fields of %s:\n%s", name, text);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -171,6 +209,8 @@ main(void)
 		{ "totals_survive_reload", test_totals_survive_reload,
 		    NMODELS },
 		{ "status_for_systemd", test_status_for_systemd, 0 },
+		{ "access_fields_to_journal", test_access_fields_to_journal,
+		    0 },
 	};
 	Suite *suite = suite_create("counters");
 
