@@ -29,6 +29,10 @@
 static atomic_int log_level = LOG_INFO;
 static enum log_target log_target = LOG_TARGET_STDERR;
 static int log_syslog_fd = -1;
+#ifdef HAVE_LIBSYSTEMD
+#define LOG_JOURNAL_SOCKET	"/run/systemd/journal/socket"
+static bool log_journal_native;		/* access lines with their fields */
+#endif
 
 static const char *const level_names[] = {
 	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
@@ -109,6 +113,14 @@ log_set_target(enum log_target target, bool detached)
 		}
 	}
 	log_target = target;
+#ifdef HAVE_LIBSYSTEMD
+	/*
+	 * sd_journal_sendv reports success when no journald listens: only
+	 * where its socket is, does an access line leave through it.
+	 */
+	log_journal_native = target == LOG_TARGET_JOURNAL &&
+	    access(LOG_JOURNAL_SOCKET, W_OK) == 0;
+#endif
 	return 0;
 }
 
@@ -246,7 +258,7 @@ log_access(const struct log_access *a, const char *line)
 	if (LOG_INFO > atomic_load(&log_level))
 		return;
 #ifdef HAVE_LIBSYSTEMD
-	if (log_target == LOG_TARGET_JOURNAL && log_access_journal(a, line))
+	if (log_journal_native && log_access_journal(a, line))
 		return;
 #else
 	(void)a;
