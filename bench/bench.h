@@ -59,6 +59,7 @@ struct ss_settings {
 	uint64_t max_requests;	/* 0: no cap */
 	bool progress;
 	bool quiet;
+	bool histogram;	/* print the buckets after the summary */
 };
 
 /* Shared by all workers; written before they start, except as noted. */

@@ -18,20 +18,42 @@ bucket_of(uint64_t v)
 	    (unsigned)((v >> shift) - SS_HIST_SUB);
 }
 
+/* The smallest value of bucket b, and how many values it spans. */
+static void
+span_of(unsigned b, uint64_t *low_r, uint64_t *width_r)
+{
+	unsigned h, shift;
+
+	if (b < SS_HIST_LINEAR) {
+		*low_r = b;
+		*width_r = 1;
+		return;
+	}
+	h = (b - SS_HIST_LINEAR) / SS_HIST_SUB + 8;
+	shift = h - 7;
+	*low_r = ((uint64_t)(b - SS_HIST_LINEAR) % SS_HIST_SUB + SS_HIST_SUB)
+	    << shift;
+	*width_r = (uint64_t)1 << shift;
+}
+
 /* The middle of bucket b, the value a quantile falling in it reports. */
 static uint64_t
 value_of(unsigned b)
 {
-	unsigned h, shift;
-	uint64_t low;
+	uint64_t low, width;
 
-	if (b < SS_HIST_LINEAR)
-		return b;
-	h = (b - SS_HIST_LINEAR) / SS_HIST_SUB + 8;
-	shift = h - 7;
-	low = ((uint64_t)(b - SS_HIST_LINEAR) % SS_HIST_SUB + SS_HIST_SUB)
-	    << shift;
-	return low + ((uint64_t)1 << shift) / 2;
+	span_of(b, &low, &width);
+	return low + width / 2;
+}
+
+void
+ss_hist_bounds(unsigned b, uint64_t *low_r, uint64_t *high_r)
+{
+	uint64_t width;
+
+	span_of(b, low_r, &width);
+	/* The last bucket also takes every value above 2^48 ns. */
+	*high_r = b == SS_HIST_BUCKETS - 1 ? UINT64_MAX : *low_r + width;
 }
 
 void

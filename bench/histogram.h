@@ -24,5 +24,7 @@ void ss_hist_record(struct ss_hist *h, uint64_t ns);
 void ss_hist_merge(struct ss_hist *into, const struct ss_hist *from);
 /* The value at quantile q (0..1): the middle of its bucket; 0 when empty. */
 uint64_t ss_hist_quantile(const struct ss_hist *h, double q);
+/* The values bucket b holds: from *low_r up to, not including, *high_r. */
+void ss_hist_bounds(unsigned b, uint64_t *low_r, uint64_t *high_r);
 
 #endif /* SS_BENCH_HISTOGRAM_H */

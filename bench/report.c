@@ -155,3 +155,25 @@ ss_report_final(const struct ss_totals *t, const struct ss_run *run)
 	    (unsigned long long)t->served);
 	fflush(stdout);
 }
+
+void
+ss_report_histogram(const struct ss_totals *t)
+{
+	const struct ss_hist *h = &t->hist;
+	unsigned used = 0;
+	uint64_t low, high;
+
+	for (unsigned b = 0; b < SS_HIST_BUCKETS; b++)
+		used += h->buckets[b] != 0;
+	printf("histogram buckets=%u count=%llu\n", used,
+	    (unsigned long long)h->count);
+	for (unsigned b = 0; b < SS_HIST_BUCKETS; b++) {
+		if (h->buckets[b] == 0)
+			continue;
+		ss_hist_bounds(b, &low, &high);
+		printf("bucket from_ns=%llu to_ns=%llu count=%llu\n",
+		    (unsigned long long)low, (unsigned long long)high,
+		    (unsigned long long)h->buckets[b]);
+	}
+	fflush(stdout);
+}

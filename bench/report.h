@@ -35,5 +35,11 @@ void ss_report_progress_end(const struct ss_run *run);
 
 /* The human report (unless quiet), then the summary line, on stdout. */
 void ss_report_final(const struct ss_totals *t, const struct ss_run *run);
+/*
+ * The latency histogram (--histogram), after the summary: a line with the
+ * number of non-empty buckets and of values, then one line per non-empty
+ * bucket, in increasing order: the values from_ns <= v < to_ns, counted.
+ */
+void ss_report_histogram(const struct ss_totals *t);
 
 #endif /* SS_BENCH_REPORT_H */

@@ -7,14 +7,17 @@ for, loaded with sockserv-bench for BENCH_SECONDS, and stopped (SIGTERM,
 then its whole process group is killed). Only one server runs at a time.
 Then the memory each server needs per connection is measured with
 BENCH_IDLE idle connections held open. The results are written into the
-template bench/BENCHMARKS.md.in at @TABLES@, and every summary line into
-bench/last-run.txt of the build tree.
+template bench/BENCHMARKS.md.in at @TABLES@, as --outdir/BENCHMARKS.md,
+with the plots plots.py draws next to it (gnuplot, SVG; checked for before
+anything runs), and every summary line and histogram into
+bench/last-run.txt of the build tree. `make bench-docs` copies the
+document and its plots to docs/.
 
 Settings (environment): BENCH_SECONDS (3), BENCH_WARMUP (0.5),
 BENCH_WORKERS (pool size; 64, so a pool serves all 50 connections of
 pingpong c=50 at once), BENCH_IDLE (1000), BENCH_ONLY
 (comma-separated server keys, to run part of the matrix while working on
-one model; the table then has only those rows).
+one model; the table then has only those rows), GNUPLOT (gnuplot).
 """
 import argparse
 import atexit
@@ -30,12 +33,16 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import plots  # noqa: E402
+
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 WARMUP = float(os.environ.get("BENCH_WARMUP", "0.5"))
 NCPU = len(os.sched_getaffinity(0))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "64"))
 IDLE = int(os.environ.get("BENCH_IDLE", "1000"))
 ONLY = [k for k in os.environ.get("BENCH_ONLY", "").split(",") if k]
+GNUPLOT = os.environ.get("GNUPLOT", "gnuplot")
 # max_children for the matrix: above c=50, so no model caps the load.
 MAX_CHILDREN = 128
 
@@ -201,15 +208,29 @@ def parse_summary(text):
     return None
 
 
+def parse_histogram(text):
+    """[(from_ns, to_ns, count)] of the bucket lines of --histogram."""
+    hist = []
+    for line in text.splitlines():
+        if line.startswith("bucket "):
+            kv = dict(f.split("=", 1) for f in line.split()[1:])
+            hist.append((int(kv["from_ns"]), int(kv["to_ns"]),
+                         int(kv["count"])))
+    return hist
+
+
 def run_cell(args, srv, transport, wl, results_log):
     p, target = start(args, srv, transport)
-    cmd = [args.bench, "-q", "--no-progress", "-d", str(SECONDS),
+    cmd = [args.bench, "-q", "--no-progress", "--histogram",
+           "-d", str(SECONDS),
            "-w", str(WARMUP), "-T", str(SECONDS + WARMUP + 10)] + wl[2] + \
           [target]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True,
                            timeout=SECONDS + WARMUP + 60)
         summary = parse_summary(r.stdout)
+        if summary is not None:
+            summary["histogram"] = parse_histogram(r.stdout)
         results_log.write(f"# {srv.label()} {transport} {wl[1]}: exit "
                           f"{r.returncode}\n{r.stdout}{r.stderr}")
     except subprocess.TimeoutExpired:
@@ -436,7 +457,21 @@ def document(rows, results, mem):
             "any reply (a server that serves one connection at a time, or "
             "a pool smaller than c, leaves the other persistent "
             "connections waiting in the listen queue).", ""]
+    out += ["![Throughput per server and workload, tcp and unix side by "
+            "side](bench-throughput.svg)", ""]
     out += throughput_tables(rows, results)
+    out += ["## Latency by percentile", "",
+            "The latency of every server in each cell, from the histogram "
+            "`sockserv-bench --histogram` prints: at each percentile, the "
+            "latency that share of the requests stayed within (the p50, "
+            "p99 and p99.9 of the tables are three points of these "
+            "curves). Solid lines: "
+            "sockservd and the C servers; dashed: Python; thin: pools; "
+            "the colour is the concurrency model. Only requests that were "
+            "answered count: connections a server left waiting are not "
+            "in them (*served* in the tables).", ""]
+    out += [f"![Latency by percentile, {t}](bench-latency-{t}.svg)\n"
+            for t in TRANSPORTS]
     out += ["## Ratios", "",
             "req/s (bulk: MB/s) of sockservd divided by the other "
             "server's, in the same cell: above 1 is sockservd faster.", ""]
@@ -474,8 +509,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--builddir", required=True)
     ap.add_argument("--srcdir", required=True)
-    ap.add_argument("--output", required=True)
+    ap.add_argument("--outdir", required=True)
     args = ap.parse_args()
+    why = plots.gnuplot_missing(GNUPLOT)
+    if why:
+        sys.exit(f"run-bench: gnuplot, which draws the plots, does not run "
+                 f"({why}); on Debian: apt-get install gnuplot-nox")
+    os.makedirs(os.path.join(args.outdir, "data"), exist_ok=True)
+    output = os.path.join(args.outdir, "BENCHMARKS.md")
     args.bench = os.path.join(args.builddir, "bench", "sockserv-bench")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -515,10 +556,13 @@ def main():
     args_load[1] = f"{os.getloadavg()[0]:.1f}"
     with open(os.path.join(args.srcdir, "bench", "BENCHMARKS.md.in")) as f:
         template = f.read()
-    with open(args.output, "w") as f:
+    with open(output, "w") as f:
         f.write(template.replace("@TABLES@", document(rows, results, mem)))
-    print(f"  BENCH    done in {time.monotonic() - t0:.0f} s: "
-          f"{args.output}; every summary line in {results_path}")
+    hists = {k: s["histogram"] for k, s in results.items() if s}
+    plots.draw(GNUPLOT, rows, results, hists, WORKLOADS, TRANSPORTS,
+               args.outdir, os.path.join(args.outdir, "data"))
+    print(f"  BENCH    done in {time.monotonic() - t0:.0f} s: {output} and "
+          f"its plots; every summary line in {results_path}")
 
 
 if __name__ == "__main__":

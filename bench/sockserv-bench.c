@@ -42,7 +42,8 @@ usage(FILE *out)
 	fputs("usage: sockserv-bench [-m MODE] [-c CONNS] [-d SECONDS] "
 	    "[-n REQUESTS] [-s BYTES]\n"
 	    "                      [-e echo|upper|any] [-w SECONDS] "
-	    "[-t THREADS] [-T SECONDS] [-P] [-q] TARGET\n"
+	    "[-t THREADS] [-T SECONDS] [-P] [-q]\n"
+	    "                      [--histogram] TARGET\n"
 	    "  TARGET: tcp:HOST:PORT, udp:HOST:PORT, unix:PATH, "
 	    "unix-dgram:PATH (HOST: 127.0.0.0/8, ::1, localhost)\n"
 	    "  -m, --mode MODE       pingpong (stream default), connect, "
@@ -62,6 +63,7 @@ usage(FILE *out)
 	    "is not a terminal\n"
 	    "      --no-progress     no progress line\n"
 	    "  -q, --quiet           print only the summary line\n"
+	    "      --histogram       the latency histogram after the summary\n"
 	    "  -V, --version         -h, --help\n", out);
 }
 
@@ -107,7 +109,7 @@ struct cli {
 	const char *duration, *warmup, *timeout;
 	unsigned long long connections, threads, size, requests;
 	int progress;		/* -1: when stderr is a terminal */
-	bool quiet;
+	bool quiet, histogram;
 };
 
 /* Fills set from the command line; returns 0, or an exit status. */
@@ -127,6 +129,7 @@ parse_options(int argc, char **argv, struct ss_settings *set)
 		{ "progress", no_argument, NULL, 'P' },
 		{ "no-progress", no_argument, NULL, 'N' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "histogram", no_argument, NULL, 'H' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -147,6 +150,7 @@ parse_options(int argc, char **argv, struct ss_settings *set)
 		case 'P': o.progress = 1; break;
 		case 'N': o.progress = 0; break;
 		case 'q': o.quiet = true; break;
+		case 'H': o.histogram = true; break;
 		case 'c':
 			if (parse_count(optarg, 1, 65536, &o.connections) < 0)
 				return usage_error("-c %s: expected 1 to "
@@ -232,6 +236,7 @@ parse_options(int argc, char **argv, struct ss_settings *set)
 	set->max_requests = o.requests;
 	set->progress = o.progress < 0 ? isatty(STDERR_FILENO) : o.progress;
 	set->quiet = o.quiet;
+	set->histogram = o.histogram;
 	return 0;
 }
 
@@ -401,6 +406,8 @@ main(int argc, char **argv)
 		return EXIT_ERRORS;
 	ss_totals_collect(&totals, ws, set.threads, &run);
 	ss_report_final(&totals, &run);
+	if (set.histogram)
+		ss_report_histogram(&totals);
 	for (int i = 0; i < set.threads; i++)
 		ss_worker_free(&ws[i]);
 	free(ws);

@@ -2,7 +2,10 @@
 # sockserv-bench against the built sockservd with the echo and upper
 # plugins: every mode on every transport runs clean for about a second
 # (exit 0, a summary line, requests > 0, no error, mismatch or loss);
-# bulk reports MB/s; -e upper against echo counts mismatches and exits 1;
+# bulk reports MB/s; --histogram prints, after the summary, buckets in
+# increasing order that add up to the requests and hold p50 and the max
+# (and nothing without it); -e upper against echo counts mismatches and
+# exits 1;
 # a target off loopback is refused with exit 2 before anything is sent.
 # No speed is asserted. SS_TEST_LEAVE=1 keeps the temporary directory.
 set -u
@@ -147,6 +150,60 @@ clean "upper tcp, -e any" -q -d 0.5 -c 4 -e any "tcp:127.0.0.1:$upper_port"
 clean "-n 500 stops early" -q -n 500 -d 10 -c 4 "$tcp" &&
 	is "-n 500 stops early" 'v["requests"] <= 500 && v["seconds"] < 10'
 
+# --histogram: the header, then its buckets, ascending and disjoint; they
+# add up to the requests, and the one where half the values are reached
+# holds p50, the last the max.
+if clean "pingpong tcp --histogram" -q --histogram -d 0.5 -c 4 "$tcp"; then
+	if printf '%s\n' "$out" | awk -v s="$summary" '
+		BEGIN {
+			n = split(s, kv, " ")
+			for (i = 2; i <= n; i++) {
+				split(kv[i], p, "="); v[p[1]] = p[2]
+			}
+		}
+		function val(f) { sub(/^[a-z_]+=/, "", f); return f + 0 }
+		/^summary / { seen_summary = 1; next }
+		/^histogram / {
+			if (!seen_summary || header) bad = bad " header-place"
+			header = 1; want = val($2); total = val($3); next
+		}
+		/^bucket / {
+			if (!header) bad = bad " bucket-before-header"
+			from = val($2); to = val($3); c = val($4)
+			if (from >= to || c <= 0 || from < last_to)
+				bad = bad " bucket:" $0
+			if (sum < total / 2 && sum + c >= total / 2 &&
+			    !(v["p50_us"] * 1000 >= from - 100 &&
+			      v["p50_us"] * 1000 <= to + 100))
+				bad = bad " p50-not-in:" $0
+			last_from = from; last_to = to; sum += c; got++
+			next
+		}
+		{ bad = bad " stray:" $0 }
+		END {
+			if (!header) bad = bad " no-header"
+			if (got != want || got == 0) bad = bad " buckets:" got "/" want
+			if (sum != total || total != v["requests"])
+				bad = bad " sum:" sum "/" total "/" v["requests"]
+			if (!(v["max_us"] * 1000 >= last_from - 100 &&
+			    v["max_us"] * 1000 <= last_to + 100))
+				bad = bad " max-not-in-last"
+			if (bad != "") { print "bad:" bad; exit 1 }
+		}'; then
+		ok "--histogram: $(printf '%s\n' "$out" | grep -c '^bucket ')" \
+		    "buckets adding up to $(field requests) requests"
+	else
+		fail "--histogram: buckets do not match the summary:" \
+		    "$(printf '%s\n' "$out" | head -n 8)"
+	fi
+fi
+if clean "pingpong tcp, no --histogram" -q -d 0.3 -c 2 "$tcp"; then
+	case $out in
+	*histogram* | *bucket*) fail "a histogram without --histogram: $out" ;;
+	*) ok "no histogram without --histogram" ;;
+	esac
+fi
+
 # idle: the line announcing the held connections comes before the summary.
 if clean "idle tcp" -m idle -d 1 -c 20 "$tcp"; then
 	case $out in
@@ -185,5 +242,5 @@ if grep -q 'failed' "$tmp/daemon.log"; then
 	fail "sockservd logged failed requests:"
 	grep 'failed' "$tmp/daemon.log" | head -n 5
 fi
-[ "$checks" -eq 18 ] || fail "only $checks checks ran"
+[ "$checks" -eq 20 ] || fail "only $checks checks ran"
 exit $status
