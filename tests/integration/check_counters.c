@@ -181,7 +181,8 @@ START_TEST(test_access_fields_to_journal)
 	h_daemon_start_env(&d, conf, NULL, (const char *const[]){
 	    "INVOCATION_ID=0123456789abcdef0123456789abcdef",
 	    h_path("LD_PRELOAD=%s", h_fixture("journal")),
-	    h_path("SS_JOURNAL_FILE=%s", journal), NULL });
+	    h_preload_asan_options(), h_path("SS_JOURNAL_FILE=%s", journal),
+	    NULL });
 	h_daemon_wait_port(&d, port);
 	fd = h_connect(port);
 	name = h_client_name(fd);

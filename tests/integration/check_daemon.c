@@ -540,8 +540,8 @@ static const char *const systemd_markers[] = {
 START_TEST(test_journal_prefixes_under_systemd)
 {
 	const char *const env[] = { systemd_markers[_i],
-	    h_path("LD_PRELOAD=%s", h_fixture("journal")), "SS_JOURNAL_FILE",
-	    NULL };
+	    h_path("LD_PRELOAD=%s", h_fixture("journal")),
+	    h_preload_asan_options(), "SS_JOURNAL_FILE", NULL };
 	const char *conf, *client;
 	struct h_daemon d;
 	pid_t pids[4];

@@ -733,13 +733,9 @@ START_TEST(test_without_tmpfile)
 {
 	const size_t size = 1024 * 1024;
 	unsigned char *data = make_data(size, 11);
-	const char *asan = getenv("ASAN_OPTIONS");
-	/* ASan wants to come first; the shim must, to be seen at all. */
 	const char *const env[] = {
 		h_path("LD_PRELOAD=%s", h_fixture("no_tmpfile")),
-		h_path("ASAN_OPTIONS=%s%sverify_asan_link_order=0",
-		    asan != NULL ? asan : "",
-		    asan != NULL && *asan != '\0' ? ":" : ""),
+		h_preload_asan_options(),
 		NULL,
 	};
 	struct up u;

@@ -165,6 +165,15 @@ h_tmpdir(void)
 }
 
 const char *
+h_preload_asan_options(void)
+{
+	const char *asan = getenv("ASAN_OPTIONS");
+
+	return h_path("ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	    asan != NULL ? asan : "", asan != NULL && *asan != '\0' ? ":" : "");
+}
+
+const char *
 h_fixture(const char *name)
 {
 	return h_path("%s/%s.so", h_env("SS_FIXTURE_DIR"), name);

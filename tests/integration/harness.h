@@ -85,6 +85,12 @@ const char *h_tmpdir(void);
 /* $SS_FIXTURE_DIR/NAME.so and $SS_PLUGIN_DIR/NAME.so */
 const char *h_fixture(const char *name);
 const char *h_plugin(const char *name);
+/*
+ * "ASAN_OPTIONS=..." for a daemon started with a fixture in LD_PRELOAD:
+ * the test's own options, and ASan's check that its runtime comes first
+ * turned off (the shim must come first to be seen at all).
+ */
+const char *h_preload_asan_options(void);
 
 /* Writes a formatted file into the temporary directory; returns its path. */
 const char *h_write_file(const char *name, const char *fmt, ...)
