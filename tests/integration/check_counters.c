@@ -12,15 +12,6 @@
 
 #include "harness.h"
 
-static const struct {
-	const char *model;
-	int workers;
-} models[] = {
-	{ "sync", 0 }, { "threading", 0 }, { "threading", 2 },
-	{ "forking", 0 }, { "forking", 2 },
-};
-#define NMODELS (int)(sizeof(models) / sizeof(models[0]))
-
 /*
  * %1$s model, %2$d workers, %3$d port of "main", %4$s a second server
  * (empty, or one more server entry).
@@ -64,13 +55,13 @@ expect_status(struct h_daemon *d, const char *name, const char *want,
  */
 START_TEST(test_counts_every_end)
 {
-	const char *model = models[_i].model;
+	const char *model = h_pooled[_i].model;
 	struct h_daemon d;
 	int port, fd;
 
 	port = h_free_port();
 	h_daemon_start(&d, h_write_file("c.conf", counters_conf, model,
-	    models[_i].workers, port, ""), NULL);
+	    h_pooled[_i].workers, port, ""), NULL);
 	h_daemon_wait_port(&d, port);
 	h_daemon_wait_log(&d, "ok", 1);
 	h_exchange(&d, port, "hello\n", "hello\n", "first");
@@ -105,19 +96,19 @@ END_TEST
  */
 START_TEST(test_totals_survive_reload)
 {
-	const char *model = models[_i].model, *conf;
+	const char *model = h_pooled[_i].model, *conf;
 	struct h_daemon d;
 	int port, extra;
 
 	port = h_free_port();
 	extra = h_free_port();
-	conf = h_write_file("c.conf", counters_conf, model, models[_i].workers,
+	conf = h_write_file("c.conf", counters_conf, model, h_pooled[_i].workers,
 	    port, "");
 	h_daemon_start(&d, conf, NULL);
 	h_daemon_wait_port(&d, port);
 	h_exchange(&d, port, "one\n", "one\n", "before the reload");
 	h_exchange(&d, port, "two\n", "two\n", "before the reload");
-	h_write_file("c.conf", counters_conf, model, models[_i].workers, port,
+	h_write_file("c.conf", counters_conf, model, h_pooled[_i].workers, port,
 	    h_path(",\n  { name = \"extra\"; transport = \"tcp\";\n"
 	    "    listen = \"127.0.0.1:%d\"; handler = \"echo\"; }", extra));
 	h_daemon_signal(&d, SIGHUP);
@@ -206,9 +197,9 @@ int
 main(void)
 {
 	const struct h_case cases[] = {
-		{ "counts_every_end", test_counts_every_end, NMODELS },
+		{ "counts_every_end", test_counts_every_end, H_NPOOLED },
 		{ "totals_survive_reload", test_totals_survive_reload,
-		    NMODELS },
+		    H_NPOOLED },
 		{ "status_for_systemd", test_status_for_systemd, 0 },
 		{ "access_fields_to_journal", test_access_fields_to_journal,
 		    0 },

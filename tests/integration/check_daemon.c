@@ -999,16 +999,17 @@ END_TEST
 START_TEST(test_activation_no_match)
 {
 	struct h_daemon d;
-	int passed, fd, code;
+	int passed, code;
 
 	passed = h_free_port();
 	activate(&d, false, h_path("127.0.0.1:%d", passed), NULL, "zzz", NULL,
 	    echo_conf("log_level = \"info\";", h_free_port()));
-	/* The first client makes systemd-socket-activate start sockservd. */
+	/*
+	 * The first client (this wait's own) makes systemd-socket-activate
+	 * start sockservd, which may be gone before any second one.
+	 */
 	h_daemon_wait_port(&d, passed);
-	fd = h_connect(passed);
 	code = h_daemon_wait_exit(&d);
-	close(fd);
 	ck_assert_msg(code == 1, "a passed socket matching no server: "
 	    "expected exit status 1, got %d%s", code, h_daemon_log_tail(&d));
 	ck_assert_msg(h_log_contains(&d, "matches no server") &&

@@ -15,15 +15,6 @@
 
 #include "harness.h"
 
-static const struct {
-	const char *model;
-	int workers;
-} models[] = {
-	{ "sync", 0 }, { "threading", 0 }, { "threading", 2 },
-	{ "forking", 0 }, { "forking", 2 },
-};
-#define NMODELS (int)(sizeof(models) / sizeof(models[0]))
-
 /*
  * %1$s model, %2$d workers, %3$d port of the echo server "main", %4$s the
  * metrics server's transport, %5$s its listen, %6$s more of its settings.
@@ -205,14 +196,14 @@ expect_main(const char *name, const char *before, const char *after,
  */
 START_TEST(test_scrape)
 {
-	const char *model = models[_i].model, *body;
+	const char *model = h_pooled[_i].model, *body;
 	struct h_daemon d;
 	int port, mport, fd;
 
 	port = h_free_port();
 	mport = h_free_port();
 	h_daemon_start(&d, h_write_file("c.conf", metrics_conf, model,
-	    models[_i].workers, port, "tcp", h_path("127.0.0.1:%d", mport),
+	    h_pooled[_i].workers, port, "tcp", h_path("127.0.0.1:%d", mport),
 	    ""), NULL);
 	h_daemon_wait_port(&d, mport);
 	h_exchange(&d, port, "hello\n", "hello\n", "first");
@@ -419,7 +410,7 @@ int
 main(void)
 {
 	const struct h_case cases[] = {
-		{ "scrape", test_scrape, NMODELS },
+		{ "scrape", test_scrape, H_NPOOLED },
 		{ "scrape_unix", test_scrape_unix, 0 },
 		{ "http", test_http, 0 },
 		{ "refuses_datagram", test_refuses_datagram, 0 },

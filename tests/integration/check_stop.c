@@ -17,16 +17,6 @@
 
 #include "harness.h"
 
-/* Every model, and both pools. */
-static const struct {
-	const char *model;
-	int workers;
-} models[] = {
-	{ "sync", 0 }, { "threading", 0 }, { "threading", 2 },
-	{ "forking", 0 }, { "forking", 2 },
-};
-#define NMODELS (int)(sizeof(models) / sizeof(models[0]))
-
 /*
  * %1$s model, %2$d workers, %3$d port, %4$s handler, %5$s options,
  * %6$s shutdown_timeout, %7$s unix socket path of a second (echo) server.
@@ -48,7 +38,7 @@ struct stop_run {
 	const char *sock;
 };
 
-/* Starts the configuration for models[i]; fixture plugins by path. */
+/* Starts the configuration for h_pooled[i]; fixture plugins by path. */
 static void
 stop_start(struct stop_run *r, int i, const char *handler,
     const char *options, const char *shutdown_timeout)
@@ -58,8 +48,8 @@ stop_start(struct stop_run *r, int i, const char *handler,
 	r->port = h_free_port();
 	r->pid_file = h_path("%s/sockservd.pid", h_tmpdir());
 	r->sock = h_sock_path("side.sock");
-	conf = h_write_file("stop.conf", stop_conf, models[i].model,
-	    models[i].workers, r->port, handler, options, shutdown_timeout,
+	conf = h_write_file("stop.conf", stop_conf, h_pooled[i].model,
+	    h_pooled[i].workers, r->port, handler, options, shutdown_timeout,
 	    r->sock);
 	h_daemon_start(&r->d, conf, (const char *const[]){ "-p", r->pid_file,
 	    NULL });
@@ -101,13 +91,13 @@ START_TEST(test_idle_request_ends_at_stop)
 	status = h_daemon_wait_exit(&r.d);
 	ck_assert_msg(h_now_ms() - started < 15000, "%s: the stop waited "
 	    "%ld ms for an idle client (shutdown_timeout 30 s)%s",
-	    models[_i].model, h_now_ms() - started, h_daemon_log_tail(&r.d));
+	    h_pooled[_i].model, h_now_ms() - started, h_daemon_log_tail(&r.d));
 	expect_clean_exit(&r, status, "SIGINT with an idle client");
 	ck_assert_msg(h_log_line_has(&r.d, name, "cut at stop"), "%s: the "
 	    "access line of %s does not say \"cut at stop\"%s",
-	    models[_i].model, name, h_daemon_log_tail(&r.d));
+	    h_pooled[_i].model, name, h_daemon_log_tail(&r.d));
 	ck_assert_msg(!h_log_line_has(&r.d, name, " ok"), "%s: %s logged "
-	    "as ok%s", models[_i].model, name, h_daemon_log_tail(&r.d));
+	    "as ok%s", h_pooled[_i].model, name, h_daemon_log_tail(&r.d));
 	close(fd);
 }
 END_TEST
@@ -156,15 +146,15 @@ START_TEST(test_spinning_handler_abandoned)
 	h_expect(fd, "stuck\n");
 	expect_clean_exit(&r, h_daemon_stop(&r.d, SIGTERM),
 	    "SIGTERM with a spinning handler");
-	if (strcmp(models[_i].model, "forking") == 0)
+	if (strcmp(h_pooled[_i].model, "forking") == 0)
 		ck_assert_msg(h_log_line_has(&r.d, "still running at the "
 		    "shutdown deadline", "SIGTERM"), "%s: no line says the "
-		    "process was ended%s", models[_i].model,
+		    "process was ended%s", h_pooled[_i].model,
 		    h_daemon_log_tail(&r.d));
 	else
 		ck_assert_msg(h_log_line_has(&r.d, "abandoned at the stop "
 		    "deadline: request from", "stuck"), "%s: no line says "
-		    "the request was abandoned%s", models[_i].model,
+		    "the request was abandoned%s", h_pooled[_i].model,
 		    h_daemon_log_tail(&r.d));
 	close(fd);
 }
@@ -191,7 +181,7 @@ START_TEST(test_second_signal_stops_now)
 	h_daemon_signal(&r.d, SIGINT);
 	status = h_daemon_wait_exit(&r.d);
 	ck_assert_msg(h_now_ms() - started < 15000, "%s: a second signal "
-	    "still waited %ld ms (shutdown_timeout 30 s)%s", models[_i].model,
+	    "still waited %ld ms (shutdown_timeout 30 s)%s", h_pooled[_i].model,
 	    h_now_ms() - started, h_daemon_log_tail(&r.d));
 	expect_clean_exit(&r, status, "a second stop signal");
 	ck_assert_msg(h_log_contains(&r.d, "SIGINT again: stopping now"),
@@ -244,16 +234,16 @@ START_TEST(test_sigusr1_logs_status)
 	h_daemon_wait_log(&r.d, "SIGUSR1", 1);
 	h_daemon_wait_log(&r.d, "since", 2);
 	ck_assert_msg(h_log_line_has(&r.d, "server main: serving tcp",
-	    h_path("%s, %d workers", models[_i].model, models[_i].workers)),
-	    "%s: no status line for server main%s", models[_i].model,
+	    h_path("%s, %d workers", h_pooled[_i].model, h_pooled[_i].workers)),
+	    "%s: no status line for server main%s", h_pooled[_i].model,
 	    h_daemon_log_tail(&r.d));
 	ck_assert_msg(h_log_line_has(&r.d, "server main:",
 	    "requests: 1 in flight, 3 since start"), "%s: the status of main "
-	    "does not count 1 request in flight, 3 in all%s", models[_i].model,
+	    "does not count 1 request in flight, 3 in all%s", h_pooled[_i].model,
 	    h_daemon_log_tail(&r.d));
 	ck_assert_msg(h_log_line_has(&r.d, "server side: serving unix",
 	    "requests: 0 in flight, 1 since start"), "%s: no status line for "
-	    "server side%s", models[_i].model, h_daemon_log_tail(&r.d));
+	    "server side%s", h_pooled[_i].model, h_daemon_log_tail(&r.d));
 	/* Served on: the idle client first, which a sync server is busy with. */
 	h_send(idle, "three\n");
 	h_expect(idle, "three\n");
@@ -282,7 +272,7 @@ START_TEST(test_ignored_signals)
 		h_daemon_signal(&r.d, sigs[i]);
 		h_sleep_ms(200);
 		ck_assert_msg(kill(r.d.pid, 0) == 0, "%s: SIG%s ended the "
-		    "daemon%s", models[_i].model, sigabbrev_np(sigs[i]),
+		    "daemon%s", h_pooled[_i].model, sigabbrev_np(sigs[i]),
 		    h_daemon_log_tail(&r.d));
 		h_send(fd, "after\n");
 		h_expect(fd, "after\n");
@@ -297,16 +287,16 @@ main(void)
 {
 	const struct h_case cases[] = {
 		{ "idle_request_ends_at_stop", test_idle_request_ends_at_stop,
-		    NMODELS },
+		    H_NPOOLED },
 		{ "partial_line_finishes", test_partial_line_finishes,
-		    NMODELS },
+		    H_NPOOLED },
 		{ "spinning_handler_abandoned",
-		    test_spinning_handler_abandoned, NMODELS },
+		    test_spinning_handler_abandoned, H_NPOOLED },
 		{ "second_signal_stops_now", test_second_signal_stops_now,
-		    NMODELS },
-		{ "sigquit_stops", test_sigquit_stops, NMODELS },
-		{ "sigusr1_logs_status", test_sigusr1_logs_status, NMODELS },
-		{ "ignored_signals", test_ignored_signals, NMODELS },
+		    H_NPOOLED },
+		{ "sigquit_stops", test_sigquit_stops, H_NPOOLED },
+		{ "sigusr1_logs_status", test_sigusr1_logs_status, H_NPOOLED },
+		{ "ignored_signals", test_ignored_signals, H_NPOOLED },
 	};
 	Suite *suite = suite_create("stop");
 

@@ -28,6 +28,10 @@
 #define MAX_PATHS	64
 
 const char *const h_models[H_NMODELS] = { "sync", "threading", "forking" };
+const struct h_pooled h_pooled[H_NPOOLED] = {
+	{ "sync", 0 }, { "threading", 0 }, { "threading", 2 },
+	{ "forking", 0 }, { "forking", 2 },
+};
 
 static char case_dir[PATH_MAX];		/* per test case, in the runner */
 static char test_dir[PATH_MAX];		/* per test, in the test process */

@@ -51,6 +51,14 @@ int h_timeout_ms(void);
 #define H_NMODELS 3
 extern const char *const h_models[H_NMODELS];
 
+/* Every model and both pools (workers = 2), for loops of H_NPOOLED. */
+struct h_pooled {
+	const char *model;
+	int workers;
+};
+#define H_NPOOLED 5
+extern const struct h_pooled h_pooled[H_NPOOLED];
+
 /* --- suite and files (harness.c) ----------------------------------------- */
 
 /* Adds the fixtures that create and remove the temporary directories. */
