@@ -48,9 +48,10 @@ datagram_accept(struct ss_server *srv, struct ss_request *req)
 	}
 	request_accepted(req);
 	if ((size_t)n > max) {
-		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_OVERSIZE, "server %s: datagram of "
-		    "%zd bytes from %s exceeds max_packet_size %zu; dropped",
-		    srv->name, n, req->name, max);
+		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_OVERSIZE,
+		    "server %s: datagram of %zd bytes from %s exceeds "
+		    "max_packet_size %zu; dropped", srv->name, n, req->name,
+		    max);
 		free(buf);
 		return 0;
 	}
@@ -150,9 +151,10 @@ datagram_complete(struct ss_request *req)
 	if (req->outlen == 0)
 		return 0;
 	if (datagram_unnamed(req)) {
-		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_UNDELIVERABLE, "server %s: reply "
-		    "to %s undeliverable: the sender's socket has no name "
-		    "(%zu bytes dropped)", srv->name, req->name, req->outlen);
+		ratelimit_log(&srv->shared->ratelimit, RATELIMIT_UNDELIVERABLE,
+		    "server %s: reply to %s undeliverable: the sender's "
+		    "socket has no name (%zu bytes dropped)", srv->name,
+		    req->name, req->outlen);
 		return -1;
 	}
 	for (;;) {
@@ -170,7 +172,8 @@ datagram_complete(struct ss_request *req)
 			break;
 		}
 	}
-	ratelimit_log(&srv->shared->ratelimit, RATELIMIT_UNDELIVERABLE, "server %s: reply to %s "
-	    "undeliverable: %s", srv->name, req->name, error);
+	ratelimit_log(&srv->shared->ratelimit, RATELIMIT_UNDELIVERABLE,
+	    "server %s: reply to %s undeliverable: %s", srv->name, req->name,
+	    error);
 	return -1;
 }

@@ -100,7 +100,10 @@ struct ss_server {
 	unsigned abandoned;		/* requests left running at exit */
 };
 
-/* Nudges the serve loop (a request ended, a child exited). Async-signal-safe. */
+/*
+ * Nudges the serve loop (a request ended, a child exited).
+ * Async-signal-safe.
+ */
 static inline void
 server_wake(struct ss_server *srv)
 {
