@@ -10,7 +10,6 @@
 
 #include "acl.h"
 #include "admit.h"
-#include "clock.h"
 #include "conf.h"
 #include "conn.h"
 #include "counters.h"

@@ -8,7 +8,6 @@
  * they would have without it.
  */
 #include <signal.h>
-#include <stdbool.h>
 #include <string.h>
 
 #include "crash.h"

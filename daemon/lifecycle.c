@@ -120,11 +120,11 @@ lifecycle_hooks(struct ss_request *req, int *rc_r)
  * whatever access_log says.
  */
 static void
-lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
+lifecycle_log(struct ss_request *req, enum outcome outcome, int rc,
+    double took)
 {
 	struct ss_server *srv = req->srv;
 	char result[48], line[512];
-	double took = clock_now() - req->started;
 
 	if (log_get_level() < LOG_INFO || (outcome != OUTCOME_REFUSED &&
 	    !srv->conf->access_log))
@@ -153,7 +153,7 @@ lifecycle_log(struct ss_request *req, enum outcome outcome, int rc)
 
 /* The request's end in its server's counters. */
 static void
-lifecycle_count(struct ss_request *req, enum outcome outcome)
+lifecycle_count(struct ss_request *req, enum outcome outcome, double took)
 {
 	struct counters *c = req->srv->counters;
 	enum counters_end how;
@@ -173,8 +173,7 @@ lifecycle_count(struct ss_request *req, enum outcome outcome)
 		how = req->timed_out ? COUNTERS_TIMED_OUT : COUNTERS_FAILED;
 		break;
 	}
-	counters_end(c, how, req->bytes_in, req->bytes_out,
-	    clock_now() - req->started);
+	counters_end(c, how, req->bytes_in, req->bytes_out, took);
 }
 
 void
@@ -182,6 +181,7 @@ lifecycle_run(struct ss_request *req)
 {
 	struct ss_server *srv = req->srv;
 	enum outcome outcome;
+	double took;
 	int rc = 0;
 
 	atomic_store(&srv->shared->last_request_ns,
@@ -203,8 +203,10 @@ lifecycle_run(struct ss_request *req)
 	if (outcome != OUTCOME_REFUSED && srv->transport->complete != NULL &&
 	    srv->transport->complete(req) < 0 && outcome == OUTCOME_OK)
 		outcome = OUTCOME_UNDELIVERABLE;
-	lifecycle_log(req, outcome, rc);
-	lifecycle_count(req, outcome);
+	/* One clock reading serves the access line and the counters. */
+	took = clock_now() - req->started;
+	lifecycle_log(req, outcome, rc, took);
+	lifecycle_count(req, outcome, took);
 out:
 	request_set_current(NULL);
 }
